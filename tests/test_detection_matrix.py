@@ -1,0 +1,68 @@
+"""The detection matrix: the compliant deployment passes every check; each fault fails
+exactly the checks it declares (all of its own requirement) and nothing else fails
+or errors. A check that no fault fails is reported as not done.
+
+Each case starts the reference deployment in this process, writes its target
+file and audits it with `pytest checks --target FILE` in a child process, exactly
+as an operator audits a real deployment.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from fixtures.sandbox.deployment import Sandbox
+from fixtures.sandbox.faults import FAULTS
+from tests.audit_runner import PROJECT, run_audit
+
+
+def audit_sandbox(tmp_path: Path, fault: str | None):
+    with Sandbox(fault=fault) as sandbox:
+        target = sandbox.write_target(tmp_path / "target.toml")
+        return run_audit(tmp_path / "reports", "--target", str(target))
+
+
+def declared_check_ids() -> set[str]:
+    """Every `@check(id=...)` in checks/, read from the source so no check can hide."""
+    ids = set()
+    for module in (PROJECT / "checks").glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "id" and isinstance(node.value, ast.Constant):
+                ids.add(node.value.value)
+    return ids
+
+
+def test_the_compliant_deployment_passes_every_check(tmp_path):
+    run = audit_sandbox(tmp_path, None)
+    not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
+    assert not not_passed, f"{not_passed}\n{run.output[-3000:]}"
+    assert run.exit_code == 0, run.output[-3000:]
+    assert {check["id"] for check in run.checks} == declared_check_ids()
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
+    expected = FAULTS[fault]
+    run = audit_sandbox(tmp_path, fault)
+    assert run.ids_with("error") == set(), f"errors under {fault}: {run.output[-3000:]}"
+    assert run.requirements_with("failed") == {expected.requirement}
+    assert run.ids_with("failed") == set(expected.detected_by), run.output[-3000:]
+    assert run.exit_code == pytest.ExitCode.TESTS_FAILED
+
+
+def test_every_check_is_failed_by_at_least_one_fault():
+    detected = {check_id for fault in FAULTS.values() for check_id in fault.detected_by}
+    undetected = declared_check_ids() - detected
+    assert not undetected, f"no fault in the catalogue fails these checks: {sorted(undetected)}"
+
+
+def test_every_declared_check_exists_and_belongs_to_the_faults_requirement():
+    declared = declared_check_ids()
+    prefixes = {"https-redirect": "RDR", "routing": "RTE"}
+    for fault in FAULTS.values():
+        assert set(fault.detected_by) <= declared, fault.name
+        if fault.requirement in prefixes:
+            assert all(i.startswith(prefixes[fault.requirement]) for i in fault.detected_by), fault.name

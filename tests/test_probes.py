@@ -1,0 +1,171 @@
+"""Probes: bounded in time, honest about what they could not observe, never writing to AWS."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures.probes import dns, http
+from fixtures.probes.aws import AwsReader
+from fixtures.probes.errors import ProbeError
+from fixtures.sandbox.pki import LeafOptions, make_pki
+from fixtures.target import Resolver, parse_target
+
+TIMEOUT = 0.5
+
+
+@pytest.fixture
+def silent_tcp_port():
+    """A port that accepts connections and never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def request(scheme: str, port: int, host: str = "api.cloudproject.test", path: str = "/") -> http.HttpRequest:
+    return http.HttpRequest("GET", scheme, host, port, path, "127.0.0.1")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_silent_server_is_an_error_within_the_timeout(silent_tcp_port, scheme):
+    started = time.monotonic()
+    with pytest.raises(ProbeError, match="no answer within"):
+        http.fetch(request(scheme, silent_tcp_port), timeout=TIMEOUT, max_body_bytes=1024)
+    assert time.monotonic() - started < 4 * TIMEOUT + 1
+
+
+def test_a_refused_connection_is_an_error_that_says_so():
+    with pytest.raises(ProbeError) as raised:
+        http.fetch(request("http", closed_port()), timeout=TIMEOUT, max_body_bytes=1024)
+    assert "refused" in str(raised.value).lower()
+    assert "http://api.cloudproject.test:" in raised.value.tried
+
+
+def test_https_connects_to_the_address_but_speaks_for_the_host_name(tmp_path: Path):
+    """Like curl --resolve: SNI, certificate check and Host header use the name, the socket the address."""
+    files = make_pki(LeafOptions(names=("cloudproject.test", "*.cloudproject.test"))).write(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert_chain, files.key)
+    seen: dict[str, str] = {}
+
+    def remember_sni(_socket, name, _context):
+        seen["sni"] = name  # returning None lets the handshake go on
+
+    context.sni_callback = remember_sni
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve_once():
+        connection, _ = server.accept()
+        with context.wrap_socket(connection, server_side=True) as tls:
+            seen["request"] = tls.recv(4096).decode()
+            tls.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    exchange = http.fetch(request("https", port, path="/x?y=1"), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
+    thread.join(2)
+    server.close()
+    assert exchange.response.status == 204
+    assert seen["sni"] == "api.cloudproject.test"
+    assert f"Host: api.cloudproject.test:{port}" in seen["request"]
+    assert seen["request"].startswith("GET /x?y=1 HTTP/1.1")
+    assert exchange.request.url == f"https://api.cloudproject.test:{port}/x?y=1"
+
+
+def test_a_certificate_for_another_name_fails_verification(tmp_path: Path):
+    files = make_pki(LeafOptions(names=("other.test",))).write(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert_chain, files.key)
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve_once():
+        connection, _ = server.accept()
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()
+
+    threading.Thread(target=serve_once, daemon=True).start()
+    with pytest.raises(ProbeError, match="TLS failed"):
+        http.fetch(request("https", server.getsockname()[1]), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
+    server.close()
+
+
+def test_bodies_are_capped():
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve_once():
+        connection, _ = server.accept()
+        connection.recv(4096)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000)
+        connection.close()
+
+    threading.Thread(target=serve_once, daemon=True).start()
+    exchange = http.fetch(request("http", server.getsockname()[1]), timeout=2, max_body_bytes=2048)
+    server.close()
+    assert exchange.response.truncated and len(exchange.response.body) == 2048
+
+
+def test_dns_through_a_silent_resolver_is_an_error_within_the_timeout():
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    started = time.monotonic()
+    with pytest.raises(ProbeError, match="no answer within"):
+        dns.lookup("cloudproject.test", "A", Resolver("127.0.0.1", silent.getsockname()[1]), TIMEOUT)
+    silent.close()
+    assert time.monotonic() - started < 2 * TIMEOUT + 1
+
+
+def _reader(endpoint_url: str) -> AwsReader:
+    data = {
+        "site": {"domain": "cloudproject.test"},
+        "aws": {"region": "us-east-1", "endpoint_url": endpoint_url, "sandbox_credentials": True, "alb_name": "a", "cluster": "c"},
+        "network": {"timeout_seconds": TIMEOUT},
+    }
+    return AwsReader(parse_target(data, Path("target.toml")))
+
+
+def test_an_unreachable_aws_endpoint_is_an_error_that_names_the_call():
+    reader = _reader(f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ProbeError) as raised:
+        reader.call("elbv2", "describe_load_balancers", Names=["a"])
+    assert "elasticloadbalancing:DescribeLoadBalancers" in raised.value.tried
+    assert "unreachable" in raised.value.why
+    assert reader.stats()["aws_api_calls"] == 1
+
+
+def test_the_aws_reader_refuses_anything_but_reads():
+    reader = _reader(f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ValueError, match="read-only"):
+        reader.call("elbv2", "delete_load_balancer", LoadBalancerArn="arn")
+    with pytest.raises(ValueError, match="read-only"):
+        reader.call("s3", "put_object", Bucket="b", Key="k", Body=b"")

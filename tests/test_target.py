@@ -1,0 +1,142 @@
+"""The target file: every key parses, every mistake names file, key and problem."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.target import Resolver, TargetError, load_target
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+MINIMAL = """
+[site]
+domain = "example.org"
+
+[aws]
+region = "eu-west-1"
+alb_name = "web-alb"
+cluster = "web"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "target.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_target_takes_documented_defaults(tmp_path):
+    target = load_target(write(tmp_path, MINIMAL))
+    assert target.domain == "example.org"
+    assert target.public_hosts == ("example.org", "api.example.org")
+    assert (target.http_port, target.https_port) == (80, 443)
+    assert target.resolvers == ()
+    assert target.ca_bundle is None
+    assert target.cors_allowed_origins == ("https://example.org", "https://api.example.org")
+    assert target.thresholds.certificate_fail_days == 14
+
+
+def test_every_key_is_read(tmp_path):
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_text("pem")
+    text = MINIMAL.replace('domain = "example.org"', 'domain = "Example.ORG."\napi_host = "api.example.org"\nname = "prod"') + """
+profile = "audit"
+endpoint_url = "https://elasticloadbalancing.eu-west-1.amazonaws.com"
+backend_service = "api"
+frontend_service = "web"
+
+[network]
+resolvers = ["1.1.1.1", "127.0.0.1:5353", "[::1]:53"]
+http_port = 8080
+https_port = 8443
+ca_bundle = "certs/ca.pem"
+timeout_seconds = 2.5
+
+[api]
+health_check_path = "/health"
+paths = ["/health", "/v1/items"]
+cors_allowed_origins = ["https://example.org"]
+
+[thresholds]
+certificate_fail_days = 7
+certificate_warn_days = 21
+"""
+    target = load_target(write(tmp_path, text))
+    assert target.domain == "example.org"
+    assert target.profile == "audit"
+    assert target.resolvers == (Resolver("1.1.1.1", 53), Resolver("127.0.0.1", 5353), Resolver("::1", 53))
+    assert (target.http_port, target.https_port, target.timeout_seconds) == (8080, 8443, 2.5)
+    assert target.ca_bundle == str((tmp_path / "certs" / "ca.pem").resolve())
+    assert target.api_paths == ("/health", "/v1/items")
+    assert target.thresholds.certificate_warn_days == 21
+    assert "secret" not in str(target.summary()).lower()
+
+
+@pytest.mark.parametrize(
+    "change, key, problem",
+    [
+        (("[site]\n", "[site]\n"), "aws.region", "required"),
+        (('domain = "example.org"', 'domain = "localhost"'), "site.domain", "fully qualified"),
+        (('domain = "example.org"', 'domain = "example.org"\napi_host = "api.other.org"'), "site.api_host", "not the domain"),
+        (('cluster = "web"', 'cluster = "web"\nregoin = "x"'), "aws.regoin", "not a known key"),
+        (('cluster = "web"', 'cluster = 5'), "aws.cluster", "must be a string"),
+        (('cluster = "web"', 'cluster = "web"\nsandbox_credentials = true'), "aws.sandbox_credentials", "loopback"),
+        (("", "[network]\nresolvers = ['dns.example']\n"), "network.resolvers", "ip[:port]"),
+        (("", "[network]\nhttps_port = 70000\n"), "network.https_port", "between"),
+        (("", "[network]\ntimeout_seconds = true\n"), "network.timeout_seconds", "a number"),
+        (("", "[network]\nca_bundle = 'nope.pem'\n"), "network.ca_bundle", "does not exist"),
+        (("", "[api]\npaths = ['api/x']\n"), "api.paths", "start with /"),
+        (("", "[api]\ncors_allowed_origins = ['https://example.org/app']\n"), "api.cors_allowed_origins", "origin"),
+        (("", "[thresholds]\ncertificate_warn_days = 5\n"), "thresholds.certificate_warn_days", "below"),
+    ],
+)
+def test_a_bad_key_is_named_with_its_problem(tmp_path, change, key, problem):
+    old, new = change
+    if key == "aws.region":
+        text = MINIMAL.replace('region = "eu-west-1"\n', "")
+    elif old:
+        text = MINIMAL.replace(old, new)
+    else:
+        text = MINIMAL + new
+    with pytest.raises(TargetError) as raised:
+        load_target(write(tmp_path, text))
+    assert raised.value.key == key
+    assert problem in raised.value.problem
+    assert str(tmp_path / "target.toml") in str(raised.value)
+
+
+def test_unreadable_or_invalid_toml_names_the_file(tmp_path):
+    with pytest.raises(TargetError, match="does not exist"):
+        load_target(tmp_path / "missing.toml")
+    with pytest.raises(TargetError, match="not valid TOML"):
+        load_target(write(tmp_path, "[site\n"))
+
+
+def test_pytest_with_a_bad_target_is_a_usage_error_and_runs_no_check(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('cluster = "web"', "cluster = 5"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks", "--target", str(path), "--report-dir", str(tmp_path / "reports")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert "aws.cluster" in result.stderr and "must be a string" in result.stderr
+    assert not (tmp_path / "reports" / "compliance.json").exists()
+
+
+def test_an_unknown_sandbox_fault_lists_the_known_ones(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks", "--sandbox-fault", "no-such-fault", "--report-dir", str(tmp_path)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "no-such-fault" in result.stderr and "redirect-drops-path" in result.stderr
