@@ -9,14 +9,14 @@ as an operator audits a real deployment.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
+from fixtures.catalogue import declared_checks
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
-from tests.audit_runner import PROJECT, run_audit
+from tests.audit_runner import run_audit
 
 
 def audit_sandbox(tmp_path: Path, fault: str | None):
@@ -26,13 +26,7 @@ def audit_sandbox(tmp_path: Path, fault: str | None):
 
 
 def declared_check_ids() -> set[str]:
-    """Every `@check(id=...)` in checks/, read from the source so no check can hide."""
-    ids = set()
-    for module in (PROJECT / "checks").glob("test_*.py"):
-        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.keyword) and node.arg == "id" and isinstance(node.value, ast.Constant):
-                ids.add(node.value.value)
-    return ids
+    return {meta.id for meta in declared_checks()}
 
 
 def test_the_compliant_deployment_passes_every_check(tmp_path):

@@ -16,7 +16,6 @@ import re
 import shlex
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
