@@ -1,6 +1,6 @@
 """The detection matrix: the compliant deployment passes every check; each fault fails
-exactly the checks it declares (all of its own requirement) and nothing else fails
-or errors. A check that no fault fails is reported as not done.
+exactly the checks it declares (all of its own requirement) and nothing else fails;
+only the checks it declares unverifiable end as errors. A check that no fault fails is reported as not done.
 
 Each case starts the reference deployment in this process, writes its target
 file and audits it with `pytest checks --target FILE` in a child process, exactly
@@ -41,7 +41,7 @@ def test_the_compliant_deployment_passes_every_check(tmp_path):
 def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
     expected = FAULTS[fault]
     run = audit_sandbox(tmp_path, fault)
-    assert run.ids_with("error") == set(), f"errors under {fault}: {run.output[-3000:]}"
+    assert run.ids_with("error") == set(expected.unverifiable), f"errors under {fault}: {run.output[-3000:]}"
     assert run.requirements_with("failed") == {expected.requirement}
     assert run.ids_with("failed") == set(expected.detected_by), run.output[-3000:]
     assert run.exit_code == pytest.ExitCode.TESTS_FAILED
