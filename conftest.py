@@ -13,5 +13,6 @@ pytest_plugins = [
     "fixtures.evidence",
     "fixtures.reporting",
     "fixtures.session",
+    "fixtures.slow",
     *plugin_modules(),
 ]

@@ -392,3 +392,11 @@ def test_assertion_message_keeps_the_sentence_only():
     assert _assertion_message(AssertionError(message)) == "listener 80 drops the path:\nexpected /a, observed /"
     assert _assertion_message(AssertionError("assert 1 == 2\n +  where 1 = f()")) == "assert 1 == 2"
     assert _assertion_message(AssertionError(textwrap.dedent("plain message"))) == "plain message"
+
+
+def test_cors_credential_headers_are_evidence_not_secrets():
+    from fixtures.reporting import redact, redact_text
+
+    headers = {"Access-Control-Allow-Credentials": "true", "Authorization": "Bearer abc123"}
+    assert redact(headers) == {"Access-Control-Allow-Credentials": "true", "Authorization": "[redacted]"}
+    assert redact_text("Access-Control-Allow-Credentials: true") == "Access-Control-Allow-Credentials: true"

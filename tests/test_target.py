@@ -140,3 +140,17 @@ def test_an_unknown_sandbox_fault_lists_the_known_ones(tmp_path):
     )
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "no-such-fault" in result.stderr and "redirect-drops-path" in result.stderr
+
+
+def test_the_error_probe_keys(tmp_path):
+    target = load_target(write(tmp_path, MINIMAL))
+    assert (target.error_probe_method, target.error_probe_path) == ("POST", "/api/activities")
+    chosen = load_target(write(tmp_path, MINIMAL + '\n[api]\nerror_probe_method = "put"\nerror_probe_path = "/v1/items"\n'))
+    assert (chosen.error_probe_method, chosen.error_probe_path) == ("PUT", "/v1/items")
+    for bad, key, problem in (
+        ('error_probe_method = "TRACE"', "api.error_probe_method", "is not one of"),
+        ('error_probe_path = "api/x"', "api.error_probe_path", "start with /"),
+    ):
+        with pytest.raises(TargetError) as raised:
+            load_target(write(tmp_path, MINIMAL + f"\n[api]\n{bad}\n"))
+        assert (raised.value.key, problem in raised.value.problem) == (key, True)

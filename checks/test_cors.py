@@ -1,0 +1,177 @@
+"""Requirement `cors`: the API admits the site's own origins and refuses every other.
+
+The write-up "configured CORS to only permit traffic from our domain": flask-cors
+with the origins FRONTEND_URL and BACKEND_URL from the task definition. On the
+wire, every API path is asked by each allowed origin (the positive control:
+a site that refuses its own origin shows no restriction at all) and by a
+battery of hostile look-alikes, with a preflight and a simple GET each. On
+the control plane, the ALB's listeners must not add CORS headers of their own,
+which would answer every origin alike whatever the application decided.
+
+Whether FRONTEND_URL and BACKEND_URL in the task definition are the target's
+https origins is requirement `deployment`'s check of the task definition.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.checkmeta import check
+from fixtures.facts.cors import CorsSurvey
+
+# Listener attributes whose headers make the ALB decide CORS for the application.
+ALB_ALLOW_ORIGIN = "access_control_allow_origin"
+ALB_ALLOW_CREDENTIALS = "access_control_allow_credentials"
+MAX_LISTED_FINDINGS = 6
+
+
+def _paths_reached(survey: CorsSurvey, evidence) -> None:
+    """Leave out the paths that did not reach the API; skip when none did."""
+    if not survey.paths:
+        pytest.skip("the target names no API path ([api] paths is empty)")
+    if survey.not_the_api:
+        evidence.add("paths left out (not the API)", survey.not_the_api)
+    if set(survey.not_the_api) >= set(survey.paths):
+        pytest.skip(
+            "no API path answered as the API, so there is no CORS policy to judge: "
+            + "; ".join(survey.not_the_api.values())
+            + " (routing's checks judge where the api. host goes)"
+        )
+
+
+def _listed(findings: list[str]) -> str:
+    shown = "; ".join(findings[:MAX_LISTED_FINDINGS])
+    more = len(findings) - MAX_LISTED_FINDINGS
+    return shown + (f"; and {more} more (see the evidence)" if more > 0 else "")
+
+
+@check(
+    id="COR-01",
+    title="The site's own origins are admitted (positive control)",
+    requirement="cors",
+    plane="wire",
+    severity="medium",
+    remediation="Give flask-cors the exact https origins of the site (FRONTEND_URL, BACKEND_URL) on the /api/* resources, "
+    "with the methods and headers the frontend sends.",
+)
+def test_the_sites_own_origins_are_admitted(cors_survey, evidence):
+    if not cors_survey.allowed_origins:
+        pytest.skip("the target allows no origin ([api] cors_allowed_origins is empty): there is nothing to admit")
+    _paths_reached(cors_survey, evidence)
+    answers = cors_survey.from_allowed()
+    evidence.add("answers to the allowed origins", [answer.as_evidence() for answer in answers])
+    refused = [
+        f"{answer.label()}: Access-Control-Allow-Origin {list(answer.allow_origin) or 'absent'}"
+        for answer in answers
+        if not answer.admits
+    ]
+    # A browser abandons a preflight that does not answer ok, whatever its headers say.
+    refused += [
+        f"{answer.label()}: the preflight answered {answer.exchange.response.status}"
+        for answer in answers
+        if answer.kind == "preflight" and answer.admits and not 200 <= answer.exchange.response.status < 300
+    ]
+    assert not refused, (
+        "the API refuses the site's own origins, so its CORS policy shows no restriction at all (expected "
+        f"Access-Control-Allow-Origin equal to each of {list(cors_survey.allowed_origins)}): " + _listed(refused)
+    )
+
+
+@check(
+    id="COR-02",
+    title="Foreign origins are refused",
+    requirement="cors",
+    plane="wire",
+    severity="medium",
+    remediation="List the allowed origins exactly (no '*', no 'null', no regex without ^...$ and escaped dots); "
+    "never echo the request's Origin unchecked.",
+)
+def test_foreign_origins_are_refused(cors_survey, evidence):
+    _paths_reached(cors_survey, evidence)
+    evidence.add("hostile origins tried and the answers", cors_survey.hostile_evidence())
+    admitted = [
+        f"{hostile.origin} ({hostile.description}) got Access-Control-Allow-Origin {answer.allow_origin[0]!r} "
+        f"on the {answer.kind} of {answer.path}"
+        + (" with credentials" if answer.allows_credentials and answer.echoes_origin else "")
+        for hostile, answer in cors_survey.from_hostile()
+        if answer.admits
+    ]
+    assert not admitted, f"the API admits foreign origins (expected no Access-Control-Allow-Origin for them): {_listed(admitted)}"
+
+
+@check(
+    id="COR-03",
+    title="No foreign origin is admitted with credentials",
+    requirement="cors",
+    plane="wire",
+    severity="high",
+    remediation="Never combine supports_credentials=True with '*' or a pattern: flask-cors then echoes any Origin "
+    "together with Access-Control-Allow-Credentials set to true.",
+)
+def test_no_foreign_origin_is_admitted_with_credentials(cors_survey, evidence):
+    _paths_reached(cors_survey, evidence)
+    credentialed = [
+        (hostile, answer) for hostile, answer in cors_survey.from_hostile() if answer.echoes_origin and answer.allows_credentials
+    ]
+    evidence.add("foreign origins admitted with credentials", [
+        {"origin": hostile.origin, "kind": hostile.description, **answer.as_evidence()} for hostile, answer in credentialed
+    ])
+    assert not credentialed, (
+        "the API lets foreign origins read answers to requests made with the visitor's cookies "
+        "(Access-Control-Allow-Origin echoing them, and Access-Control-Allow-Credentials set to true; expected neither): "
+        + _listed([f"{answer.label()}" for _hostile, answer in credentialed])
+    )
+
+
+@check(
+    id="COR-04",
+    title="An origin-specific Access-Control-Allow-Origin comes with Vary: Origin",
+    requirement="cors",
+    plane="wire",
+    severity="low",
+    remediation="Keep flask-cors's vary_header=True (the default): without Vary: Origin a shared cache serves one "
+    "origin's answer to another.",
+)
+def test_origin_specific_answers_vary_by_origin(cors_survey, evidence):
+    _paths_reached(cors_survey, evidence)
+    specific = [answer for answer in cors_survey.for_paths_reached() if answer.echoes_origin]
+    evidence.add("answers naming a specific origin", [
+        {**answer.as_evidence(), "varies_by_origin": answer.varies_by_origin} for answer in specific
+    ])
+    missing = [
+        f"{answer.label()} (Vary: {answer.exchange.response.header('Vary') or 'absent'})"
+        for answer in specific
+        if not answer.varies_by_origin
+    ]
+    assert not missing, (
+        "answers whose Access-Control-Allow-Origin names the requesting origin lack Vary: Origin "
+        f"(expected Vary to list Origin): {_listed(missing)}"
+    )
+
+
+@check(
+    id="COR-05",
+    title="The ALB's listeners add no permissive CORS headers of their own",
+    requirement="cors",
+    plane="control",
+    severity="medium",
+    remediation="Remove the routing.http.response.access_control_* listener attributes "
+    "(aws elbv2 modify-listener-attributes ... Value=''); let the application decide CORS per origin.",
+)
+def test_alb_listeners_add_no_permissive_cors_headers(listener_attributes, target, evidence):
+    evidence.add("listener attributes", [attributes.as_evidence() for attributes in listener_attributes])
+    allowed = set(target.cors_allowed_origins)
+    findings = []
+    for attributes in listener_attributes:
+        headers = attributes.response_header_values()
+        origin = headers.get(ALB_ALLOW_ORIGIN)
+        if origin is not None and origin not in allowed:
+            findings.append(
+                f"the port-{attributes.port} listener adds Access-Control-Allow-Origin: {origin!r} to every answer "
+                f"(expected none, or one of {sorted(allowed)})"
+            )
+        if headers.get(ALB_ALLOW_CREDENTIALS, "").lower() == "true":
+            findings.append(
+                f"the port-{attributes.port} listener sets Access-Control-Allow-Credentials to true on every answer"
+            )
+    assert not findings, "; ".join(findings)

@@ -1,0 +1,167 @@
+"""Requirement `deployment`: the services run what was released, configured as released.
+
+The write-up force-deploys after every image push ("the ARN of the latest
+task definition and then based on that force a new deployment"), fixed CORS
+by setting FRONTEND_URL and BACKEND_URL to the site's https origins in the
+backend's task definition, and turned Flask's debug mode off. So: every
+service runs its desired count of tasks on the latest ACTIVE revision of its
+task definition family; the backend's FRONTEND_URL and BACKEND_URL are the
+target's https origins; no environment variable turns Flask debugging on or
+holds a literal secret (those belong in Secrets Manager or SSM, as `secrets`).
+"""
+
+from __future__ import annotations
+
+from fixtures.checkmeta import check
+from fixtures.model import Container, EcsService, TaskDefinition
+from fixtures.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret
+
+def _containers(task_definitions: dict[str, TaskDefinition]) -> list[tuple[str, Container]]:
+    return [(name, c) for name, definition in sorted(task_definitions.items()) for c in definition.containers]
+
+
+def _app_container(service: EcsService, definition: TaskDefinition) -> Container:
+    """The container the service's load balancer sends traffic to (the task's first otherwise)."""
+    mapped = {container for _tg, container, _port in service.target_groups}
+    return next((c for c in definition.containers if c.name in mapped), definition.containers[0])
+
+
+@check(
+    id="DEP-01",
+    title="Each service runs its desired count of tasks",
+    requirement="deployment",
+    plane="control",
+    severity="high",
+    remediation="Look at the service's events and stopped tasks (aws ecs describe-services / list-tasks --desired-status STOPPED) for why tasks fail.",
+)
+def test_each_service_runs_its_desired_count(ecs_services, evidence):
+    evidence.add(
+        "services",
+        {name: {"status": s.status, "desired": s.desired_count, "running": s.running_count} for name, s in sorted(ecs_services.items())},
+    )
+    findings = [
+        f"{name} runs {s.running_count} of {s.desired_count} desired tasks" if s.desired_count else f"{name} is scaled to 0 tasks"
+        for name, s in sorted(ecs_services.items())
+        if s.running_count != s.desired_count or s.desired_count < 1
+    ]
+    assert not findings, "; ".join(findings) + "; expected every service to run its desired count (at least one task)"
+
+
+@check(
+    id="DEP-02",
+    title="Each service runs the latest ACTIVE revision of its task definition",
+    requirement="deployment",
+    plane="control",
+    severity="high",
+    remediation="aws ecs update-service --cluster CLUSTER --service SERVICE --task-definition FAMILY --force-new-deployment",
+)
+def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_task_definitions, evidence):
+    evidence.add(
+        "task definitions",
+        {
+            name: {
+                "service": s.task_definition,
+                "latest_active": latest_task_definitions.get(name),
+                "running_tasks": sorted({t.task_definition for t in ecs_tasks.get(name, ())}),
+            }
+            for name, s in sorted(ecs_services.items())
+        },
+    )
+    findings = []
+    for name, service in sorted(ecs_services.items()):
+        latest = latest_task_definitions.get(name)
+        if latest is None:
+            findings.append(f"{name}'s task definition family has no ACTIVE revision")
+            continue
+        if service.task_definition != latest:
+            findings.append(f"{name} is set to {_revision(service.task_definition)} while the latest ACTIVE revision is {_revision(latest)}")
+        stale = sorted({_revision(t.task_definition) for t in ecs_tasks.get(name, ()) if t.task_definition != latest})
+        if stale:
+            findings.append(f"{name} has tasks running {', '.join(stale)}, not {_revision(latest)}")
+    assert not findings, "; ".join(findings) + ": a released image or setting is not what runs"
+
+
+@check(
+    id="DEP-03",
+    title="The backend's FRONTEND_URL and BACKEND_URL are the site's https origins",
+    requirement="deployment",
+    plane="control",
+    severity="high",
+    remediation="Set FRONTEND_URL=https://DOMAIN and BACKEND_URL=https://api.DOMAIN in the backend's task definition; register and deploy it.",
+)
+def test_backend_urls_are_the_sites_https_origins(ecs_services, task_definitions, target, evidence):
+    name = target.backend_service
+    container = _app_container(ecs_services[name], task_definitions[name])
+    expected = {"FRONTEND_URL": f"https://{target.frontend_host}", "BACKEND_URL": f"https://{target.api_host}"}
+    observed = {variable: container.env(variable) for variable in expected}
+    evidence.add("container", f"{task_definitions[name].arn} / {container.name}")
+    evidence.add("expected", expected)
+    evidence.add("observed", observed)
+    # Exact but case-blind, as flask-cors compares origins: a trailing slash or
+    # an explicit :443 makes the browser's Origin header not match.
+    wrong = [
+        f"{variable} is {observed[variable]!r}, expected {value!r}"
+        for variable, value in expected.items()
+        if (observed[variable] or "").casefold() != value.casefold()
+    ]
+    assert not wrong, f"the {name} container {container.name}: " + "; ".join(wrong)
+
+
+@check(
+    id="DEP-04",
+    title="No environment variable turns Flask debugging on",
+    requirement="deployment",
+    plane="control",
+    severity="high",
+    remediation="Remove FLASK_DEBUG / FLASK_ENV=development / WERKZEUG_DEBUG_PIN=off from the task definition; debug belongs to development.",
+)
+def test_no_variable_turns_flask_debugging_on(task_definitions, evidence):
+    containers = _containers(task_definitions)
+    evidence.add(
+        "debug-related variables",
+        {
+            f"{name}/{c.name}": {k: v for k, v in c.environment if k.upper() in DEBUG_VARIABLES}
+            for name, c in containers
+        },
+    )
+    findings = [
+        f"{name}/{c.name} sets {variable}={value!r}, which {why}"
+        for name, c in containers
+        for variable, value in c.environment
+        if (why := debug_effect(variable, value))
+    ]
+    assert not findings, "; ".join(findings)
+
+
+@check(
+    id="DEP-05",
+    title="No environment variable holds a literal secret",
+    requirement="deployment",
+    plane="control",
+    severity="high",
+    remediation="Move the value to Secrets Manager or SSM Parameter Store and reference it under `secrets` (valueFrom) instead of `environment`.",
+)
+def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
+    containers = _containers(task_definitions)
+    # The values themselves never reach the report, only their names and length.
+    evidence.add(
+        "environment",
+        {
+            f"{name}/{c.name}": {
+                k: (f"[withheld, {len(v)} characters]" if names_a_secret(k) else v) for k, v in c.environment
+            }
+            for name, c in containers
+        },
+    )
+    evidence.add("from secrets (valueFrom)", {f"{name}/{c.name}": list(c.secrets) for name, c in containers})
+    findings = [
+        f"{name}/{c.name} sets {variable} to a plain value ({len(value)} characters)"
+        for name, c in containers
+        for variable, value in c.environment
+        if holds_literal_secret(variable, value)
+    ]
+    assert not findings, "; ".join(findings) + ": credentials in a task definition are readable by anyone who can describe it"
+
+
+def _revision(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
