@@ -10,6 +10,7 @@ from fixtures.model import IpPermission
 from fixtures.probes import tcp
 from fixtures.sandbox.tcp_relay import TcpRelay
 from fixtures.task_environment import debug_effect, holds_literal_secret, names_a_secret
+from tests.hostile import closed_port
 
 
 def permission(**fields) -> IpPermission:
@@ -89,12 +90,6 @@ def listening_port():
     server = socket.create_server(("127.0.0.1", 0))
     yield server.getsockname()[1]
     server.close()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_tcp_probe_tells_an_answer_from_a_refusal(listening_port):

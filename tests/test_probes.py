@@ -15,39 +15,9 @@ from fixtures.probes.aws import AwsReader
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.pki import LeafOptions, make_pki
 from fixtures.target import Resolver, parse_target
+from tests.hostile import closed_port
 
 TIMEOUT = 0.5
-
-
-@pytest.fixture
-def silent_tcp_port():
-    """A port that accepts connections and never says a word."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def request(scheme: str, port: int, host: str = "api.cloudproject.test", path: str = "/") -> http.HttpRequest:
@@ -55,10 +25,10 @@ def request(scheme: str, port: int, host: str = "api.cloudproject.test", path: s
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_a_silent_server_is_an_error_within_the_timeout(silent_tcp_port, scheme):
+def test_a_silent_server_is_an_error_within_the_timeout(silent_port, scheme):
     started = time.monotonic()
     with pytest.raises(ProbeError, match="no answer within"):
-        http.fetch(request(scheme, silent_tcp_port), timeout=TIMEOUT, max_body_bytes=1024)
+        http.fetch(request(scheme, silent_port), timeout=TIMEOUT, max_body_bytes=1024)
     assert time.monotonic() - started < 4 * TIMEOUT + 1
 
 

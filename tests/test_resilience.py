@@ -2,62 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import socket
-import threading
-from pathlib import Path
-
 import pytest
 
 from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import run_audit
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SilentServer:
-    """Accepts TCP connections and never answers: the hostile endpoint."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                self._held.append(self.socket.accept()[0])
-            except OSError:
-                continue
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
-        for held in self._held:
-            held.close()
-        self.socket.close()
-
-
-def rewrite(target: Path, key: str, value: str) -> None:
-    text = target.read_text(encoding="utf-8")
-    target.write_text(re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text), encoding="utf-8")
+from tests.hostile import SilentServer, closed_port, set_target_key
 
 
 def test_an_unreachable_aws_endpoint_errors_the_control_plane_checks_and_the_wire_checks_still_run(tmp_path):
     with Sandbox() as sandbox:
         target = sandbox.write_target(tmp_path / "target.toml")
-        rewrite(target, "endpoint_url", f'"http://127.0.0.1:{closed_port()}"')
+        set_target_key(target, "endpoint_url", f'"http://127.0.0.1:{closed_port()}"')
         run = run_audit(tmp_path / "reports", "--target", str(target))
     by_plane: dict[str, set[str]] = {}
     for check in run.checks:
@@ -72,9 +27,9 @@ def test_an_unreachable_aws_endpoint_errors_the_control_plane_checks_and_the_wir
 def test_a_port_that_accepts_and_never_answers_errors_within_the_timeout(tmp_path):
     with Sandbox() as sandbox, SilentServer() as silent:
         target = sandbox.write_target(tmp_path / "target.toml")
-        rewrite(target, "http_port", str(silent.port))
-        rewrite(target, "https_port", str(silent.port))
-        rewrite(target, "timeout_seconds", "1")
+        set_target_key(target, "http_port", str(silent.port))
+        set_target_key(target, "https_port", str(silent.port))
+        set_target_key(target, "timeout_seconds", "1")
         run = run_audit(tmp_path / "reports", "--target", str(target))
     wire = [check for check in run.checks if check["plane"] == "wire"]
     assert wire and {check["outcome"] for check in wire} == {"error"}

@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
@@ -216,31 +215,6 @@ def test_a_legacy_policy_accepts_tls10_and_tls11(tmp_path):
     seen = _observe(make_pki(LeafOptions(NAMES)).write(tmp_path), policy=LEGACY)
     assert dict(seen.legacy_accepted) == {"TLSv1": True, "TLSv1.1": True}
     assert seen.protocol == "TLSv1.2"  # the policy's best, negotiated by a client offering up to 1.3
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """Accepts TCP connections and never says a word: a TLS handshake that never completes."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
 
 
 def test_a_handshake_that_never_completes_is_an_error_within_the_timeout(silent_port, tmp_path):
