@@ -8,8 +8,9 @@ battery of hostile look-alikes, with a preflight and a simple GET each. On
 the control plane, the ALB's listeners must not add CORS headers of their own,
 which would answer every origin alike whatever the application decided.
 
-Whether FRONTEND_URL and BACKEND_URL in the task definition are the target's
-https origins is requirement `deployment`'s check of the task definition.
+On the control plane the origins the backend is given (FRONTEND_URL and
+BACKEND_URL in its task definition) must be https origins of the domain, never
+`*` (COR-06); requirement `deployment` (DEP-03) holds them to the exact origins.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from fixtures.checkmeta import check
 from fixtures.facts.cors import CorsSurvey
+from fixtures.origins import Origin
 
 # Listener attributes whose headers make the ALB decide CORS for the application.
 ALB_ALLOW_ORIGIN = "access_control_allow_origin"
@@ -175,3 +177,50 @@ def test_alb_listeners_add_no_permissive_cors_headers(listener_attributes, targe
                 f"the port-{attributes.port} listener sets Access-Control-Allow-Credentials to true on every answer"
             )
     assert not findings, "; ".join(findings)
+
+
+CORS_ORIGIN_VARIABLES = ("FRONTEND_URL", "BACKEND_URL")
+
+
+def _origin_problem(value: str | None, domain: str) -> str | None:
+    if not value:
+        return "is not set"
+    if value.strip() == "*":
+        return "is '*', which admits every origin"
+    try:
+        origin = Origin.parse(value)
+    except ValueError as error:
+        return str(error)
+    if origin.scheme != "https":
+        return f"{value!r} is not an https origin"
+    if origin.host != domain and not origin.host.endswith("." + domain):
+        return f"{value!r} is not an origin of {domain}"
+    return None
+
+
+@check(
+    id="COR-06",
+    title="The backend is given https origins of the domain, never '*'",
+    requirement="cors",
+    plane="control",
+    severity="high",
+    remediation="Set FRONTEND_URL and BACKEND_URL in the backend's task definition to the site's https origins; never '*'.",
+)
+def test_backend_is_given_https_origins_of_the_domain(task_definitions, target, evidence):
+    definition = task_definitions[target.backend_service]
+    observed = {
+        container.name: {variable: container.env(variable) for variable in CORS_ORIGIN_VARIABLES}
+        for container in definition.containers
+    }
+    evidence.add("task definition", definition.arn)
+    evidence.add("origins given to flask-cors", observed)
+    problems = [
+        f"{name}: {variable} {problem}"
+        for name, variables in observed.items()
+        for variable, value in variables.items()
+        if any(variables.values()) and (problem := _origin_problem(value, target.domain))
+    ]
+    assert any(any(v.values()) for v in observed.values()), (
+        f"no container of {definition.arn} sets {' or '.join(CORS_ORIGIN_VARIABLES)}: the backend has no CORS origins"
+    )
+    assert not problems, f"the {target.backend_service} task definition: " + "; ".join(problems)
