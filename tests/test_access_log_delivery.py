@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import PROJECT, run_audit
+from tests.hostile import set_target_key
 
 # Generous where the line lands (the poll returns as soon as it does), short where it never can.
 LANDING_BOUND_SECONDS = 20
@@ -17,16 +17,8 @@ BOUND_SECONDS = 4
 
 
 def with_delivery_bound(target: Path, seconds: int) -> Path:
-    """The target file with [thresholds] log_delivery_bound_seconds set (the table added if missing)."""
-    text = target.read_text(encoding="utf-8")
-    line = f"log_delivery_bound_seconds = {seconds}"
-    if re.search(r"(?m)^log_delivery_bound_seconds = ", text):
-        text = re.sub(r"(?m)^log_delivery_bound_seconds = .*$", line, text)
-    elif re.search(r"(?m)^\[thresholds\]$", text):
-        text = re.sub(r"(?m)^\[thresholds\]$", f"[thresholds]\n{line}", text)
-    else:
-        text = text.rstrip("\n") + f"\n\n[thresholds]\n{line}\n"
-    target.write_text(text, encoding="utf-8")
+    """The sandbox's target file with [thresholds] log_delivery_bound_seconds set."""
+    set_target_key(target, "log_delivery_bound_seconds", str(seconds))
     return target
 
 

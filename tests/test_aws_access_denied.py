@@ -9,7 +9,6 @@ s3:GetBucketPolicy.
 from __future__ import annotations
 
 import http.client
-import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import run_audit
+from tests.hostile import set_target_key
 
 ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -93,8 +93,7 @@ def test_the_proxy_recognises_get_bucket_policy_only():
 def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_names_the_permission(tmp_path: Path):
     with Sandbox() as sandbox, DenyingProxy(sandbox.endpoint_url) as proxy:
         target = sandbox.write_target(tmp_path / "target.toml")
-        text = target.read_text(encoding="utf-8")
-        target.write_text(re.sub(r'(?m)^endpoint_url = .*$', f'endpoint_url = "{proxy.url}"', text), encoding="utf-8")
+        set_target_key(target, "endpoint_url", f'"{proxy.url}"')
         run = run_audit(tmp_path / "reports", "--target", str(target))
     assert proxy.denied, "the audit never asked for the bucket policy"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}

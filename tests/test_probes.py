@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.probes import dns, http
-from fixtures.probes.aws import AwsReader
+from fixtures.probes.aws import MAX_PAGES, AwsReader
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.pki import LeafOptions, make_pki
 from fixtures.target import Resolver, parse_target
@@ -139,3 +139,19 @@ def test_the_aws_reader_refuses_anything_but_reads():
         reader.call("elbv2", "delete_load_balancer", LoadBalancerArn="arn")
     with pytest.raises(ValueError, match="read-only"):
         reader.call("s3", "put_object", Bucket="b", Key="k", Body=b"")
+
+
+def test_a_listing_whose_token_never_runs_out_is_an_error_after_a_bounded_number_of_pages(monkeypatch):
+    reader = _reader(f"http://127.0.0.1:{closed_port()}")
+    pages = []
+
+    def endless_page(service, method, **parameters):
+        pages.append(parameters)
+        return {"Contents": [{"Key": f"k{len(pages)}"}], "NextContinuationToken": f"t{len(pages)}"}
+
+    monkeypatch.setattr(reader, "call", endless_page)
+    with pytest.raises(ProbeError, match="pages; stopped") as raised:
+        reader.paginate("s3", "list_objects_v2", "Contents", Bucket="logs", Prefix="alb/")
+    assert "s3:ListBucket (Bucket=logs, Prefix=alb/)" in raised.value.tried
+    assert len(pages) == MAX_PAGES
+    assert pages[1]["ContinuationToken"] == "t1"
