@@ -1,7 +1,7 @@
 """The report plugin, end to end: real pytest runs over a tiny checks directory.
 
 Each run is a subprocess (`python -m pytest`) in a temporary project whose
-conftest loads fixtures.reporting, so options, hook ordering with pytest-html
+conftest loads fixtures.report.plugin, so options, hook ordering with pytest-html
 and junitxml, and the written files are exercised as in a real audit.
 """
 
@@ -19,18 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.reporting import _assertion_message, redact, redact_text
+from fixtures.report.records import _assertion_message
+from fixtures.report.redaction import redact, redact_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 CONFTEST = '''
 import pytest
 
-pytest_plugins = ["fixtures.reporting", "fixtures.evidence"]
+pytest_plugins = ["fixtures.report.plugin", "fixtures.evidence"]
 
 
 def report_context(config):
-    from fixtures.reporting import report_context  # imported late: no rewrite warning
+    from fixtures.report.context import report_context  # imported late: no rewrite warning
 
     return report_context(config)
 
@@ -395,7 +396,7 @@ def test_assertion_message_keeps_the_sentence_only():
 
 
 def test_cors_credential_headers_are_evidence_not_secrets():
-    from fixtures.reporting import redact, redact_text
+    from fixtures.report.redaction import redact, redact_text
 
     headers = {"Access-Control-Allow-Credentials": "true", "Authorization": "Bearer abc123"}
     assert redact(headers) == {"Access-Control-Allow-Credentials": "true", "Authorization": "[redacted]"}
