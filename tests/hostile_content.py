@@ -10,6 +10,7 @@ the site's hosts), so every wire check reads what it sent.
 
 from __future__ import annotations
 
+import re
 import socketserver
 import ssl
 import threading
@@ -43,7 +44,16 @@ class _Handler(socketserver.BaseRequestHandler):
                 if not chunk:
                     return
                 head += chunk
-            # A request with a body (the error probe's POST) is answered all the same.
+            # Read a request's body before answering (the error probe's POST): closing
+            # on unread bytes resets the connection and cuts the answer short.
+            header, _, body = head.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", header)
+            missing = int(length[1]) - len(body) if length else 0
+            while missing > 0:
+                chunk = connection.recv(min(missing, 65536))
+                if not chunk:
+                    return
+                missing -= len(chunk)
             connection.sendall(self.server.answer)
         except (OSError, ssl.SSLError):
             return  # a client that gave up (or a probe that only wanted the handshake)

@@ -1,0 +1,72 @@
+"""Redaction and caps, rule by rule (the audits in test_canaries.py and
+test_hostile_content.py hold them end to end)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from fixtures.report.caps import MAX_ITEMS, MAX_STRING_CHARS, bound, cap, cap_message
+from fixtures.report.redaction import redact, redact_each, redact_text
+
+
+def test_shapes_in_free_text():
+    cases = {
+        '[{"name": "DB_PASSWORD", "value": "s3cr3t-Value"}]': '[{"name": "DB_PASSWORD", "value": "[redacted]"}]',
+        "postgresql://app:pw-1234567@db:5432/app": "postgresql://app:[redacted]@db:5432/app",
+        "'X-Amz-Security-Token': b'FwoGZXIvYXdz'": "'X-Amz-Security-Token': b'[redacted]'",
+        "<td>HTTP_COOKIE</td><td>sid=abc123def</td>": "<td>HTTP_COOKIE</td><td>[redacted]</td>",
+        '"Cookie": "sid=abc123...cut': '"Cookie": "[redacted]',
+        "echo: Bearer eyJhbGciOi.x.y": "echo: Bearer [redacted]",
+        "Basic authentication is off": "Basic authentication is off",
+        "Access-Control-Allow-Credentials: true": "Access-Control-Allow-Credentials: true",
+        "sets ROLLBAR_ACCESS_TOKEN to a plain value": "sets ROLLBAR_ACCESS_TOKEN to a plain value",
+    }
+    for text, expected in cases.items():
+        assert redact_text(text) == expected, text
+
+
+def test_a_value_seen_under_a_sensitive_name_is_scrubbed_everywhere():
+    cookie, password = "Ck9x7QwertyValue", "pass-Word-0987"
+    basic = base64.b64encode(f"me:{password}".encode()).decode()
+    evidence = [
+        {"headers": {"Set-Cookie": f"sid={cookie}; Path=/; HttpOnly", "X-Echo-Authorization": f"Basic {basic}"}},
+        f"<p>your cookie is {cookie}; your password {password}</p> {json.dumps(cookie)}",
+    ]
+    cleaned = json.dumps(redact_each(evidence))
+    assert cookie not in cleaned and password not in cleaned and basic not in cleaned
+    assert "Path=/" not in cleaned  # the whole header value is withheld
+    assert redact({"cookies_allowed": True}) == {"cookies_allowed": True}
+
+
+def test_environment_secrets_are_known(monkeypatch):
+    import fixtures.report.redaction as redaction
+
+    monkeypatch.setenv("DEPLOY_API_TOKEN", "tok-FROM-the-ENVIRONMENT")
+    monkeypatch.setattr(redaction, "_KNOWN", redaction._KnownSecrets())
+    redaction._secrets_of_this_machine.cache_clear()
+    try:
+        assert redact_text("a log line: tok-FROM-the-ENVIRONMENT") == "a log line: [redacted]"
+    finally:
+        redaction._secrets_of_this_machine.cache_clear()
+
+
+def test_patterns_stay_linear_on_hostile_text():
+    hostile = "token" * 20000  # 100 kB of a sensitive word and no separator
+    started = time.monotonic()
+    for text in (hostile, f"'{hostile}': '{hostile}", f"{hostile}:", f"<td>{hostile}</td>"):
+        redact_text(text)
+    assert time.monotonic() - started < 5
+
+
+def test_caps_cut_with_markers_and_escape_unsafe_characters():
+    value = {"h": "x" * (MAX_STRING_CHARS + 10), "list": list(range(MAX_ITEMS + 5)), "raw": "a\x00b\x1b[2J\udcff"}
+    capped = cap(bound(value))
+    assert capped["h"] == "x" * MAX_STRING_CHARS + " [truncated: 10 bytes]"
+    assert capped["list"][-1] == "[truncated: 5 more items]" and len(capped["list"]) == MAX_ITEMS + 1
+    assert capped["raw"] == "a\\x00b\\x1b[2J\\xff"
+    # A cut before redaction and one after add up to what the source had.
+    huge = cap(bound("y" * 100000))
+    assert huge.endswith(f" [truncated: {100000 - MAX_STRING_CHARS} bytes]")
+    assert cap_message("é" * 5000).endswith(f" [truncated: {2 * 1000} bytes]")
