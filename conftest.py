@@ -1,6 +1,8 @@
 """edgeproof's plugin wiring. Each concern lives in its own module under fixtures/:
 
 - fixtures.session     options (--target, --sandbox-fault), the target, the embedded deployment
+- fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds)
+- fixtures.gate        the release gate: --fail-on, --allow-incomplete, the exit code
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format)
 - fixtures.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
@@ -12,6 +14,8 @@ from fixtures.facts import plugin_modules
 pytest_plugins = [
     "fixtures.evidence",
     "fixtures.report.plugin",
+    "fixtures.runtime.plugin",
+    "fixtures.gate.plugin",
     "fixtures.session",
     "fixtures.slow",
     *plugin_modules(),

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from fixtures.gate.exit_codes import ExitCode
 from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import run_audit
 from tests.hostile import set_target_key
@@ -101,4 +102,4 @@ def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_nam
     assert "could not verify" in errors["LOG-03"] and "s3:GetBucketPolicy" in errors["LOG-03"], errors["LOG-03"]
     assert run.ids_with("passed") == {check["id"] for check in run.checks} - {"LOG-03"}
     assert run.report["summary"]["verdict"] == "incomplete"
-    assert run.exit_code != 0
+    assert run.exit_code == ExitCode.INCOMPLETE
