@@ -12,6 +12,7 @@ from fixtures.facts import plugin_modules
 pytest_plugins = [
     "fixtures.evidence",
     "fixtures.report.plugin",
+    "fixtures.history.plugin",
     "fixtures.session",
     "fixtures.slow",
     *plugin_modules(),
