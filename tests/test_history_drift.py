@@ -5,9 +5,8 @@ the notifications carry them to a receiver on 127.0.0.1; `./run history` reads t
 verdicts back. On SQLite, a fourth run shows that a store that cannot be reached
 changes nothing but says so, and that --baseline compares with a previous report.
 
-Each case runs the audits in child processes, as an operator does, against the
-reference deployment started here (one compliant, one faulted); `-m https_redirect`
-keeps each audit short.
+Each audit is `pytest checks [--sandbox-fault NAME]` in a child process, as an
+operator runs it; `-m https_redirect` keeps each one short.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import pytest
 
 from fixtures.history.findings import fingerprint
 from fixtures.history.store import open_store
-from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import PROJECT, run_audit
 from tests.hostile import closed_port
 from tests.postgres import postgres_server  # noqa: F401 (a fixture)
@@ -31,8 +29,8 @@ SELECT = ("-m", "https_redirect")
 TARGET = "reference deployment"
 
 
-def _audit(directory: Path, target: Path, *options: str):
-    return run_audit(directory, "--target", str(target), *SELECT, *options)
+def _audit(directory: Path, *options: str):
+    return run_audit(directory, *SELECT, *options)
 
 
 def _keys(entries: list[dict]) -> set[tuple[str, str | None]]:
@@ -47,18 +45,16 @@ def store_url(request, tmp_path):
 
 
 def test_a_fault_shows_as_new_then_as_resolved_and_each_change_is_notified(store_url, tmp_path):
-    with Sandbox() as compliant, Sandbox(fault=FAULT) as faulted, Receiver() as receiver:
-        good = compliant.write_target(tmp_path / "compliant" / "target.toml")
-        bad = faulted.write_target(tmp_path / "faulted" / "target.toml")
+    with Receiver() as receiver:
         history = ("--history", store_url, "--notify", receiver.url("/nightly"))
-        first = _audit(tmp_path / "run1", good, *history)
-        second = _audit(tmp_path / "run2", bad, *history)
-        third = _audit(tmp_path / "run3", good, *history)
+        first = _audit(tmp_path / "run1", *history)
+        second = _audit(tmp_path / "run2", "--sandbox-fault", FAULT, *history)
+        third = _audit(tmp_path / "run3", *history)
         fourth = None
         if store_url.startswith("sqlite"):
             unreachable = f"postgresql://edgeproof:hunter2@127.0.0.1:{closed_port()}/edgeproof"
             fourth = _audit(
-                tmp_path / "run4", good, "--history", unreachable,
+                tmp_path / "run4", "--history", unreachable,
                 "--baseline", str(second.report_dir / "compliance.json"),
             )
         messages = list(receiver.messages)
