@@ -16,6 +16,7 @@ pytest_plugins = [
     "fixtures.report.plugin",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
+    "fixtures.history.plugin",
     "fixtures.session",
     "fixtures.slow",
     *plugin_modules(),

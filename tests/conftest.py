@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.hostile import SilentServer
+
+# The suite's audits write no run history unless a test asks (--history URL): they
+# would otherwise land in the developer's own store (~/.local/state/edgeproof/).
+# Child processes (the audits) inherit it.
+os.environ["EDGEPROOF_HISTORY"] = "off"
 
 
 @pytest.fixture
