@@ -1,7 +1,9 @@
 """edgeproof's plugin wiring. Each concern lives in its own module under fixtures/:
 
 - fixtures.session     options (--target, --sandbox-fault), the target, the embedded deployment
-- fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format)
+- fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
+                       exports: compliance.sarif, compliance.ocsf.json
+- fixtures.gate.*      the release gate: --waivers
 - fixtures.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
 """
@@ -11,7 +13,9 @@ from fixtures.facts import plugin_modules
 # In dependency order: a module imported by an earlier one cannot be assert-rewritten.
 pytest_plugins = [
     "fixtures.evidence",
+    "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
+    "fixtures.report.exports",
     "fixtures.session",
     "fixtures.slow",
     *plugin_modules(),
