@@ -345,3 +345,10 @@ def test_waiving_every_failure_passes_the_run(tmp_path):
     assert run.ids_with("waived") == {"RDR-02", "RDR-06"} and not run.ids_with("failed")
     assert run.report["summary"]["verdict"] == "compliant"
     assert run.exit_code == 0, run.output[-3000:]
+
+
+def test_the_readme_example_file_loads(tmp_path):
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("# infra/waivers.toml\n", 1)[1].split("```", 1)[0]
+    waivers = load_waivers(waiver_file(tmp_path, example), {m.id for m in declared_checks()}, today=TODAY)
+    assert [(w.check, w.parameter) for w in waivers] == [("RDR-02", "api.cloudproject.online"), ("ING-06", None)]
