@@ -185,6 +185,15 @@ def test_a_parameter_waiver_covers_only_its_parameter_and_wins_over_a_check_wide
     assert apply_waivers(record("DNS-03"), waivers, today=TODAY)["outcome"] == "failed"
 
 
+def test_a_waiver_in_force_covers_a_record_whose_specific_waiver_expired():
+    waivers = _load_text(entry(parameter=API, reason="api only", expires="2025-03-09") + entry(reason="everywhere"))
+    api = apply_waivers(record(parameter=API), waivers, today=TODAY)
+    assert api["outcome"] == "waived" and api["waiver"]["reason"] == "everywhere"
+    section = waiver_summary(waivers, [api], source="waivers.toml", today=TODAY)
+    assert [w["reason"] for w in section["applied"]] == ["everywhere"]
+    assert [(w["reason"], w["checks"]) for w in section["expired"]] == [("api only", [])]
+
+
 def test_the_summary_sorts_waivers_into_applied_expired_and_stale():
     waivers = _load_text(entry(parameter=API) + entry("RDR-06", expires="2025-03-01") + entry("CRT-03"))
     records = [
