@@ -2,8 +2,9 @@
 
 - fixtures.session     options (--target, --sandbox-fault), the target, the embedded deployment
 - fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds)
-- fixtures.gate        the release gate: --fail-on, --allow-incomplete, the exit code
-- fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format)
+- fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
+- fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
+                       exports: compliance.sarif, compliance.ocsf.json
 - fixtures.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
 """
@@ -13,10 +14,12 @@ from fixtures.facts import plugin_modules
 # In dependency order: a module imported by an earlier one cannot be assert-rewritten.
 pytest_plugins = [
     "fixtures.evidence",
+    "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",
+    "fixtures.report.exports",
     "fixtures.session",
     "fixtures.slow",
     *plugin_modules(),

@@ -244,7 +244,7 @@ def test_json_document_shape(audit):
     assert (summary["passed"], summary["failed"], summary["error"], summary["skipped"]) == (2, 3, 3, 1)
     assert summary["verdict"] == "non-compliant"
     assert summary["by_requirement"]["routing"] == {
-        "passed": 1, "failed": 1, "error": 0, "skipped": 0, "verdict": "non-compliant",
+        "passed": 1, "failed": 1, "error": 0, "skipped": 0, "waived": 0, "verdict": "non-compliant",
     }
     assert summary["by_requirement"]["debug-pages"]["verdict"] == "incomplete"
     assert summary["by_requirement"]["https-redirect"]["verdict"] == "compliant"
