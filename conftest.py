@@ -6,6 +6,7 @@
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
 - fixtures.evidence    the `evidence` fixture checks attach what they looked at with
+- fixtures.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
 """
 
@@ -22,5 +23,6 @@ pytest_plugins = [
     "fixtures.report.exports",
     "fixtures.session",
     "fixtures.slow",
+    "fixtures.extra_checks",
     *plugin_modules(),
 ]

@@ -8,6 +8,12 @@ access and is encrypted the one way ALB delivery supports (SSE-S3). And the
 logs are landing: the newest file named for this ALB is recent and holds ALB
 access-log lines.
 
+Where the logs must land is the target's to say (`[access_logs] bucket` and
+`prefix`); without it, the ALB's own attributes are taken as the intent. The
+attributes, the bucket policy's resource and the fresh objects are all held
+to that one location, so a typo in the ALB's prefix, with the policy edited to
+match, is a finding and not a consistent deployment.
+
 The end-to-end check (a marked request, then the bucket polled until its line
 lands) is opt-in and lives in checks/slow/.
 """
@@ -26,7 +32,7 @@ PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy
 
 @check(
     id="LOG-01",
-    title="The ALB's access logging is enabled to a bucket",
+    title="The ALB's access logging is enabled to the intended bucket and prefix",
     requirement="access-logs",
     plane="control",
     severity="high",
@@ -34,18 +40,28 @@ PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy
     remediation="aws elbv2 modify-load-balancer-attributes --attributes Key=access_logs.s3.enabled,Value=true "
     "Key=access_logs.s3.bucket,Value=BUCKET Key=access_logs.s3.prefix,Value=PREFIX",
 )
-def test_access_logging_is_enabled(access_log_settings, load_balancer, evidence):
+def test_access_logging_is_enabled(access_log_settings, intended_log_location, load_balancer, evidence):
     evidence.add("access-log attributes", access_log_settings.as_evidence())
+    evidence.add("intended location", intended_log_location.as_evidence())
     assert access_log_settings.enabled, (
         f"the ALB {load_balancer.name} has access_logs.s3.enabled=false: it writes no access logs"
         + (f" (the bucket attribute still names {access_log_settings.bucket})" if access_log_settings.bucket else "")
     )
     assert access_log_settings.bucket, f"the ALB {load_balancer.name} enables access logs but names no bucket"
+    wrong = [
+        f"{attribute}={observed!r} (the target says {intended!r})"
+        for attribute, observed, intended in (
+            ("access_logs.s3.bucket", access_log_settings.bucket, intended_log_location.bucket),
+            ("access_logs.s3.prefix", access_log_settings.prefix, intended_log_location.prefix),
+        )
+        if observed != intended
+    ]
+    assert not wrong, f"the ALB {load_balancer.name} logs to another place than intended: " + "; ".join(wrong)
 
 
 @check(
     id="LOG-02",
-    title="The log bucket exists in the ALB's Region",
+    title="The intended log bucket exists in the ALB's Region",
     requirement="access-logs",
     plane="control",
     severity="high",
@@ -53,9 +69,9 @@ def test_access_logging_is_enabled(access_log_settings, load_balancer, evidence)
 )
 def test_log_bucket_exists_in_the_albs_region(log_bucket, target, evidence):
     if log_bucket is None:
-        pytest.skip("the ALB names no access-log bucket (LOG-01 reports it)")
+        pytest.skip("neither the target nor the ALB names an access-log bucket (LOG-01 reports it)")
     evidence.add("bucket", log_bucket.as_evidence())
-    assert log_bucket.exists, f"the ALB logs to s3://{log_bucket.name}, which does not exist: every delivery fails"
+    assert log_bucket.exists, f"the log bucket s3://{log_bucket.name} does not exist: every delivery fails"
     assert log_bucket.region == target.region, (
         f"the log bucket {log_bucket.name} is in {log_bucket.region}; ALB log delivery needs it in the ALB's Region {target.region}"
     )
@@ -70,8 +86,9 @@ def test_log_bucket_exists_in_the_albs_region(log_bucket, target, evidence):
     remediation="Add the statement AWS documents: Allow s3:PutObject on arn:aws:s3:::BUCKET/PREFIX/AWSLogs/ACCOUNT/* "
     "to the Region's ELB account or logdelivery.elasticloadbalancing.amazonaws.com.",
 )
-def test_bucket_policy_lets_elb_deliver(log_delivery_permission, access_log_settings, load_balancer, log_bucket, evidence):
-    root = log_root(access_log_settings.prefix, account_of(load_balancer.arn))
+def test_bucket_policy_lets_elb_deliver(log_delivery_permission, intended_log_location, load_balancer, log_bucket, evidence):
+    root = log_root(intended_log_location.prefix, account_of(load_balancer.arn))
+    evidence.add("intended location", intended_log_location.as_evidence())
     evidence.add("bucket policy", log_delivery_permission.policy or "none")
     evidence.add("evaluation", log_delivery_permission.as_evidence())
     assert log_delivery_permission.policy is not None, (
@@ -128,16 +145,22 @@ def test_log_bucket_encryption_is_supported(log_bucket_encryption, log_bucket, e
     severity="high",
     remediation="Find why delivery stopped (attribute, bucket, policy, encryption) and fix it; ELB delivers every 5 minutes.",
 )
-def test_access_logs_are_landing(newest_access_log, log_bucket, access_log_settings, load_balancer, target, evidence):
+def test_access_logs_are_landing(newest_access_log, log_bucket, access_log_settings, intended_log_location, load_balancer, target, evidence):
     window = target.thresholds.log_freshness_minutes
     evidence.add("freshness window (minutes)", window)
-    assert log_bucket is not None, f"the ALB {load_balancer.name} names no log bucket: no access log can land"
+    evidence.add("intended location", intended_log_location.as_evidence())
+    assert log_bucket is not None, f"no log bucket is named for {load_balancer.name}: no access log can land"
     assert log_bucket.exists, f"the log bucket {log_bucket.name} does not exist: no access log can land"
     evidence.add("searched", list(newest_access_log.searched))
     newest = newest_access_log.newest
     assert newest is not None, (
         f"no log file of {load_balancer.name} in s3://{log_bucket.name} under {', '.join(newest_access_log.searched)}"
         + ("" if access_log_settings.enabled else " (access logging is off)")
+        + (
+            f" (the ALB names prefix {access_log_settings.prefix!r})"
+            if access_log_settings.prefix != intended_log_location.prefix
+            else ""
+        )
     )
     age_minutes = (datetime.now(timezone.utc) - newest.last_modified).total_seconds() / 60
     evidence.add("newest log file", {**newest.as_evidence(), "age_minutes": round(age_minutes, 1)})

@@ -55,7 +55,7 @@ def test_each_service_runs_its_desired_count(ecs_services, evidence):
     severity="high",
     remediation="aws ecs update-service --cluster CLUSTER --service SERVICE --task-definition FAMILY --force-new-deployment",
 )
-def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_task_definitions, evidence):
+def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_task_definitions, target, evidence):
     evidence.add(
         "task definitions",
         {
@@ -68,7 +68,13 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
         },
     )
     findings = []
+    # The family each service must run, where the target pins it ([aws] backend_task_family ...).
+    pinned = {target.backend_service: target.pins.backend_task_family, target.frontend_service: target.pins.frontend_task_family}
     for name, service in sorted(ecs_services.items()):
+        family = service.task_definition.rsplit("/", 1)[-1].rpartition(":")[0]
+        if pinned.get(name) and family != pinned[name]:
+            findings.append(f"{name} runs the task definition family {family!r}; the target says {pinned[name]!r}")
+            continue
         latest = latest_task_definitions.get(name)
         if latest is None:
             findings.append(f"{name}'s task definition family has no ACTIVE revision")

@@ -154,10 +154,20 @@ def test_alb_is_admitted_only_on_container_ports(ecs_services, security_groups, 
     controls=("EC2.18",),
     remediation="Replace the ALB group's all-traffic rule with TCP 80 and TCP 443 from 0.0.0.0/0 (and ::/0 if dualstack).",
 )
-def test_alb_admits_the_internet_only_on_80_and_443(security_groups, load_balancer, evidence):
+def test_alb_admits_the_internet_only_on_80_and_443(security_groups, load_balancer, target, evidence):
     alb_groups = [security_groups[g] for g in load_balancer.security_groups]
     evidence.add("ALB security groups", [g.as_evidence() for g in alb_groups])
     assert alb_groups, f"the ALB {load_balancer.name} has no security group"
+    pinned = target.pins.alb_security_groups
+    if pinned:
+        # The groups are the ALB's ingress: one attached besides the intended (the console
+        # preselects the VPC's default group) widens it without a rule of its own showing it.
+        evidence.add("security groups the target names", list(pinned))
+        extra, missing = sorted(set(load_balancer.security_groups) - set(pinned)), sorted(set(pinned) - set(load_balancer.security_groups))
+        assert not extra and not missing, (
+            f"the ALB {load_balancer.name} has security groups {list(load_balancer.security_groups)}; "
+            f"the target names {list(pinned)} (extra {extra}, missing {missing})"
+        )
     findings = [
         f"{group.id} ({group.name}) admits {', '.join((*p.ipv4_ranges, *p.ipv6_ranges, *p.prefix_lists))} on {p.ports}"
         for group in alb_groups

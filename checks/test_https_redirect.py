@@ -4,10 +4,15 @@ The write-up added "a rule to redirect HTTP 80 to HTTPS 443" to the ALB. On the
 wire every public host must answer plain HTTP with a permanent redirect to the
 same URL over https and serve nothing itself; on the control plane the port-80
 listener's default action must be that redirect and no port-80 rule may forward.
+
+The browser's half (RDR-08..10): every HTTPS answer carries Strict-Transport-
+Security for at least a year (OWASP ASVS V14.4.5, the Mozilla HTTP Observatory),
+the apex's covering its subdomains, added where the target says it is.
 """
 
 from __future__ import annotations
 
+from fixtures import hsts
 from fixtures.checkmeta import check
 from fixtures.model import Listener
 from fixtures.urls import normalise
@@ -161,3 +166,103 @@ def test_no_port_80_rule_forwards(listeners, evidence):
         "port-80 rules forward plain HTTP to targets: "
         + "; ".join(f"priority {rule.priority} (host {', '.join(rule.host_headers) or 'any'})" for rule in forwarding)
     )
+
+
+# --- the browser's half: Strict-Transport-Security (RFC 6797) ----------------
+#
+# A redirect protects only the requests that reach it: the first plain request
+# can be stripped. HSTS makes the browser go to HTTPS itself. Severity sits
+# below the redirect's own checks: without the redirect HSTS is never learned.
+
+HSTS_REMEDIATION = (
+    "Have the 443 listener add it: aws elbv2 modify-listener-attributes --listener-arn ARN --attributes "
+    'Key=routing.http.response.strict_transport_security.header_value,Value="max-age=31536000; includeSubDomains" '
+    "(or set it in the application when the target says [hsts] set_by = \"application\")."
+)
+
+
+def _where_hsts_is_set(target) -> str:
+    if target.hsts.set_by == "alb":
+        return "the 443 listener's routing.http.response.strict_transport_security.header_value attribute"
+    return "the application's responses"
+
+
+@check(
+    id="RDR-08",
+    title="Each host's HTTPS answers carry Strict-Transport-Security with a max-age of at least a year",
+    requirement="https-redirect",
+    plane="wire",
+    severity="medium",
+    remediation=HSTS_REMEDIATION,
+)
+def test_https_answers_carry_hsts(hsts_observation, target, evidence):
+    evidence.add("answer", hsts_observation.as_evidence())
+    evidence.add("required max-age (seconds)", target.hsts.min_max_age_seconds)
+    url = hsts_observation.exchange.request.url
+    assert hsts_observation.fields, (
+        f"{url} answered without Strict-Transport-Security: a browser is never told to use HTTPS only; "
+        f"expected it from {_where_hsts_is_set(target)}"
+    )
+    assert hsts_observation.policy is not None, (
+        f"{url} sends Strict-Transport-Security {hsts_observation.fields[0]!r}, which browsers ignore: {hsts_observation.invalid}"
+    )
+    short = hsts.shortfalls(hsts_observation.policy, min_max_age=target.hsts.min_max_age_seconds, include_subdomains=False)
+    assert not short, f"{url} sends Strict-Transport-Security {hsts_observation.fields[0]!r}: " + "; ".join(short)
+
+
+@check(
+    id="RDR-09",
+    title="The apex's HSTS policy includes its subdomains",
+    requirement="https-redirect",
+    plane="wire",
+    severity="low",
+    remediation="Add includeSubDomains to the apex's Strict-Transport-Security (e.g. max-age=31536000; includeSubDomains); "
+    "if a subdomain must stay on HTTP, set [hsts] include_subdomains = false in the target.",
+)
+def test_apex_hsts_includes_subdomains(apex_hsts_observation, target, evidence):
+    evidence.add("apex answer", apex_hsts_observation.as_evidence())
+    if not target.hsts.include_subdomains:
+        evidence.add("target", "[hsts] include_subdomains = false: the apex's policy need not cover subdomains")
+        return
+    url = apex_hsts_observation.exchange.request.url
+    policy = apex_hsts_observation.policy
+    assert policy is not None, (
+        f"{url} carries no valid Strict-Transport-Security ({apex_hsts_observation.invalid or 'absent'}): "
+        f"nothing covers {', '.join(h for h in target.public_hosts if h != target.domain)}"
+    )
+    assert policy.include_subdomains, (
+        f"{url} sends Strict-Transport-Security {policy.text!r} without includeSubDomains: a browser that met the apex "
+        f"first still makes its first request to {target.api_host} in plain HTTP"
+    )
+
+
+@check(
+    id="RDR-10",
+    title="HSTS is added where the target says (the 443 listener's attribute, or the application) with the required policy",
+    requirement="https-redirect",
+    plane="control",
+    severity="low",
+    remediation=HSTS_REMEDIATION,
+)
+def test_hsts_is_set_where_the_target_says(https_listener_hsts, target, evidence):
+    assert https_listener_hsts is not None, "the ALB has no port-443 HTTPS listener to add Strict-Transport-Security"
+    evidence.add("443 listener", https_listener_hsts.as_evidence())
+    evidence.add("target", {"set_by": target.hsts.set_by, "min_max_age_seconds": target.hsts.min_max_age_seconds, "include_subdomains": target.hsts.include_subdomains})
+    value = https_listener_hsts.value
+    if target.hsts.set_by == "application":
+        # The ALB replaces the application's header with its own: a stale attribute masks the app's policy.
+        assert value is None, (
+            f"the 443 listener adds Strict-Transport-Security {value!r} itself, over the application's header; "
+            "the target says the application sets it (remove the listener attribute, or set [hsts] set_by = \"alb\")"
+        )
+        return
+    assert value is not None, (
+        "the 443 listener's routing.http.response.strict_transport_security.header_value is not set: "
+        "the ALB adds no Strict-Transport-Security (the target says the ALB adds it)"
+    )
+    try:
+        policy = hsts.parse(value)
+    except hsts.HstsError as error:
+        raise AssertionError(f"the 443 listener adds Strict-Transport-Security {value!r}, which browsers ignore: {error}") from None
+    short = hsts.shortfalls(policy, min_max_age=target.hsts.min_max_age_seconds, include_subdomains=target.hsts.include_subdomains)
+    assert not short, f"the 443 listener adds Strict-Transport-Security {value!r}: " + "; ".join(short)

@@ -61,14 +61,15 @@ def test_api_host_is_forwarded_to_the_backend(listeners, ecs_services, target, e
     backend_groups = _service_target_groups(ecs_services, target.backend_service)
     evidence.add("443 rules", [rule.as_evidence() for rule in https.rules])
     evidence.add("backend service target groups", sorted(backend_groups))
-    # ALB evaluates rules by priority; the first rule naming the api host decides.
-    rule = next((r for r in https.rules if target.api_host in r.host_headers and not r.path_patterns), None)
-    assert rule is not None, f"no 443 rule matches host {target.api_host}; api requests fall to the default action"
-    forwarded = set(rule.final_action.target_group_arns)
-    assert rule.final_action.forwards and forwarded <= backend_groups and forwarded, (
-        f"the 443 rule for {target.api_host} (priority {rule.priority}) does {rule.final_action.as_evidence()}; "
-        f"expected forward to the {target.backend_service} target group {sorted(backend_groups)}"
-    )
+    for host in target.hosts_of("api"):
+        # ALB evaluates rules by priority; the first rule naming the api host decides.
+        rule = next((r for r in https.rules if host in r.host_headers and not r.path_patterns), None)
+        assert rule is not None, f"no 443 rule matches host {host}; api requests fall to the default action"
+        forwarded = set(rule.final_action.target_group_arns)
+        assert rule.final_action.forwards and forwarded <= backend_groups and forwarded, (
+            f"the 443 rule for {host} (priority {rule.priority}) does {rule.final_action.as_evidence()}; "
+            f"expected forward to the {target.backend_service} target group {sorted(backend_groups)}"
+        )
 
 
 @check(
@@ -77,7 +78,7 @@ def test_api_host_is_forwarded_to_the_backend(listeners, ecs_services, target, e
     requirement="routing",
     plane="control",
     severity="high",
-    remediation="Set the 443 listener's default action to forward to the frontend service's target group.",
+    remediation="Set the 443 listener's default action (and any frontend host's rule, e.g. www.) to forward to the frontend service's target group.",
 )
 def test_other_hosts_are_forwarded_to_the_frontend(listeners, ecs_services, target, evidence):
     https = _listener(listeners, 443)
@@ -89,6 +90,15 @@ def test_other_hosts_are_forwarded_to_the_frontend(listeners, ecs_services, targ
         f"the 443 listener's default action does {action.as_evidence()}; "
         f"expected forward to the {target.frontend_service} target group {sorted(frontend_groups)}"
     )
+    for host in target.hosts_of("frontend"):
+        # A frontend host with a rule of its own (www.) must reach the frontend through it.
+        rule = next((r for r in https.rules if host in r.host_headers and not r.path_patterns), None)
+        if rule is not None:
+            forwarded = set(rule.final_action.target_group_arns)
+            assert rule.final_action.forwards and forwarded and forwarded <= frontend_groups, (
+                f"the 443 rule for {host} (priority {rule.priority}) does {rule.final_action.as_evidence()}; "
+                f"expected forward to the {target.frontend_service} target group {sorted(frontend_groups)}"
+            )
 
 
 @check(
@@ -115,7 +125,7 @@ def test_every_registered_target_is_healthy(target_groups, evidence):
 
 @check(
     id="RTE-05",
-    title="The API health check answers 200 from the backend",
+    title="The API health check answers 200 from the backend on each API host",
     requirement="routing",
     plane="wire",
     severity="high",
@@ -136,16 +146,16 @@ def test_api_health_check_answers_from_the_backend(api_health_exchange, evidence
 
 @check(
     id="RTE-06",
-    title="The apex answers the frontend's HTML",
+    title="Each frontend host (the apex, www. ...) answers the frontend's HTML",
     requirement="routing",
     plane="wire",
     severity="high",
     remediation="Check the 443 default action and the frontend target group.",
 )
-def test_apex_answers_the_frontend_html(frontend_root_exchange, evidence):
-    evidence.add("exchange", frontend_root_exchange.as_evidence())
-    response = frontend_root_exchange.response
-    url = frontend_root_exchange.request.url
+def test_apex_answers_the_frontend_html(frontend_host_root_exchange, evidence):
+    evidence.add("exchange", frontend_host_root_exchange.as_evidence())
+    response = frontend_host_root_exchange.response
+    url = frontend_host_root_exchange.request.url
     assert response.status == 200, f"{url} answered {response.status} {response.reason}; expected 200"
     content_type = response.header("Content-Type") or ""
     assert content_type.startswith("text/html") and "<html" in response.text.lower(), (

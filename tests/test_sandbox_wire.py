@@ -335,6 +335,40 @@ def test_apex_serves_the_frontend_built_with_the_api_url(compliant_alb: RunningA
     assert spa_route.status == 200 and spa_route.body == page.body
 
 
+def test_www_host_reaches_the_frontend_through_its_own_rule(compliant_alb: RunningAlb, certificate: Certificate) -> None:
+    tls = client_tls_context(certificate)
+    www = ask(https_port(compliant_alb), "/", host=f"www.{DOMAIN}", tls=tls)
+    apex = ask(https_port(compliant_alb), "/", host=DOMAIN, tls=tls)
+    redirect = ask(http_port(compliant_alb), "/a?b=1", host=f"www.{DOMAIN}")
+
+    assert www.status == 200 and www.body == apex.body
+    assert redirect.status == 301 and redirect.header("Location") == f"https://www.{DOMAIN}:{https_port(compliant_alb)}/a?b=1"
+
+
+def test_the_https_listener_adds_hsts_and_nosniff_to_every_answer(compliant_alb: RunningAlb, certificate: Certificate) -> None:
+    tls = client_tls_context(certificate)
+    answers = [
+        ask(https_port(compliant_alb), "/", host=DOMAIN, tls=tls),
+        ask(https_port(compliant_alb), "/api/health-check", host=API_HOST, tls=tls),
+        ask(https_port(compliant_alb), "/no-such-page", host=API_HOST, tls=tls),  # the app's 404 too
+    ]
+    plain = ask(http_port(compliant_alb), "/", host=DOMAIN)
+
+    for answer in answers:
+        assert answer.header("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"
+        assert answer.header("X-Content-Type-Options") == "nosniff"
+    # HSTS over plain HTTP is ignored by browsers (RFC 6797 8.1); the ALB adds it to HTTPS only.
+    assert plain.header("Strict-Transport-Security") is None
+
+
+@pytest.mark.parametrize("fault, expected", [("hsts-missing", None), ("hsts-short-max-age", "max-age=86400; includeSubDomains")])
+def test_hsts_faults_change_the_wire(start_alb, certificate: Certificate, fault: str, expected: str | None) -> None:
+    alb = start_alb(FAULTS[fault].apply(compliant_spec(DOMAIN)))
+    answer = ask(https_port(alb), "/", host=DOMAIN, tls=client_tls_context(certificate))
+
+    assert answer.header("Strict-Transport-Security") == expected
+
+
 def test_api_rule_to_frontend_fault_serves_html_on_the_api_host(start_alb, certificate: Certificate) -> None:
     alb = start_alb(FAULTS["api-rule-to-frontend"].apply(compliant_spec(DOMAIN)))
 

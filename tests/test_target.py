@@ -154,3 +154,82 @@ def test_the_error_probe_keys(tmp_path):
         with pytest.raises(TargetError) as raised:
             load_target(write(tmp_path, MINIMAL + f"\n[api]\n{bad}\n"))
         assert (raised.value.key, problem in raised.value.problem) == (key, True)
+
+
+# --- intent: what the deployment must be, not just where to look --------------
+
+INTENT = MINIMAL.replace('cluster = "web"', '''cluster = "web"
+alb_security_groups = ["sg-0123456789abcdef0"]
+backend_task_family = "api"
+frontend_task_family = "web_app"''') + """
+[site.extra_hosts]
+"WWW.example.org" = "frontend"
+"api2.example.org" = "api"
+
+[access_logs]
+bucket = "web-alb-logs"
+prefix = "/edge/alb/"
+
+[hsts]
+min_max_age_seconds = 63072000
+include_subdomains = false
+set_by = "application"
+
+[checks]
+extra = ["team-checks"]
+"""
+
+
+def test_intent_keys_take_documented_defaults(tmp_path):
+    target = load_target(write(tmp_path, MINIMAL))
+    assert target.extra_hosts == ()
+    assert (target.access_logs.bucket, target.access_logs.prefix) == (None, None)  # what the ALB says
+    assert (target.hsts.min_max_age_seconds, target.hsts.include_subdomains, target.hsts.set_by) == (31536000, True, "alb")
+    assert target.pins.alb_security_groups == () and target.pins.backend_task_family is None
+    assert target.extra_check_dirs == ()
+
+
+def test_every_intent_key_is_read(tmp_path):
+    (tmp_path / "team-checks").mkdir()
+    target = load_target(write(tmp_path, INTENT))
+    assert target.public_hosts == ("example.org", "api.example.org", "www.example.org", "api2.example.org")
+    assert target.hosts_of("frontend") == ("example.org", "www.example.org")
+    assert target.hosts_of("api") == ("api.example.org", "api2.example.org")
+    assert (target.access_logs.bucket, target.access_logs.prefix) == ("web-alb-logs", "edge/alb")
+    assert (target.hsts.min_max_age_seconds, target.hsts.include_subdomains, target.hsts.set_by) == (63072000, False, "application")
+    assert target.pins.alb_security_groups == ("sg-0123456789abcdef0",)
+    assert (target.pins.backend_task_family, target.pins.frontend_task_family) == ("api", "web_app")
+    assert target.extra_check_dirs == (str((tmp_path / "team-checks").resolve()),)
+    assert target.summary()["host_services"]["www.example.org"] == "frontend"
+
+
+def test_an_empty_prefix_is_an_intent_of_its_own(tmp_path):
+    target = load_target(write(tmp_path, MINIMAL + '\n[access_logs]\nprefix = ""\n'))
+    assert target.access_logs.prefix == ""  # logs at the bucket's root, not "whatever the ALB says"
+
+
+@pytest.mark.parametrize(
+    "old, new, key, problem",
+    [
+        ('"WWW.example.org" = "frontend"', '"www.example.org" = "admin"', 'site.extra_hosts."www.example.org"', "must be one of frontend, api"),
+        ('"WWW.example.org" = "frontend"', '"www.other.org" = "frontend"', 'site.extra_hosts."www.other.org"', "not the domain"),
+        ('"WWW.example.org" = "frontend"', '"api.example.org" = "api"', 'site.extra_hosts."api.example.org"', "already a public host"),
+        ('bucket = "web-alb-logs"', 'bucket = "Web_Logs"', "access_logs.bucket", "not an S3 bucket name"),
+        ('prefix = "/edge/alb/"', 'prefix = "edge/AWSLogs"', "access_logs.prefix", "AWSLogs"),
+        ('prefix = "/edge/alb/"', "prefix = 3", "access_logs.prefix", "must be a string"),
+        ('prefix = "/edge/alb/"', 'prefix = "x"\nregion = "y"', "access_logs.region", "not a known key"),
+        ("min_max_age_seconds = 63072000", "min_max_age_seconds = 300", "hsts.min_max_age_seconds", "between"),
+        ('set_by = "application"', 'set_by = "cloudfront"', "hsts.set_by", "is not one of alb, application"),
+        ("include_subdomains = false", 'include_subdomains = "no"', "hsts.include_subdomains", "true or false"),
+        ('alb_security_groups = ["sg-0123456789abcdef0"]', 'alb_security_groups = ["cruddur-alb-sg"]', "aws.alb_security_groups", "security group ID"),
+        ('backend_task_family = "api"', 'backend_task_family = "api:3"', "aws.backend_task_family", "task-definition family"),
+        ('extra = ["team-checks"]', 'extra = ["no-such-folder"]', "checks.extra", "is not a folder"),
+    ],
+)
+def test_a_bad_intent_value_is_named_with_its_problem(tmp_path, old, new, key, problem):
+    (tmp_path / "team-checks").mkdir()
+    assert old in INTENT
+    with pytest.raises(TargetError) as raised:
+        load_target(write(tmp_path, INTENT.replace(old, new)))
+    assert raised.value.key == key
+    assert problem in raised.value.problem
