@@ -1,6 +1,7 @@
 """The detection matrix: the compliant deployment passes every check; each fault fails
 exactly the checks it declares (all of its own requirement) and nothing else fails;
 only the checks it declares unverifiable end as errors. A check that no fault fails is reported as not done.
+Each trap (a compliant variant a careless check would fail) passes every check.
 
 Each case starts the reference deployment in this process, writes its target
 file and audits it with `pytest checks --target FILE` in a child process, exactly
@@ -37,7 +38,25 @@ def test_the_compliant_deployment_passes_every_check(tmp_path):
     assert {check["id"] for check in run.checks} == declared_check_ids()
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+FAULT_NAMES = sorted(name for name, fault in FAULTS.items() if not fault.trap)
+TRAP_NAMES = sorted(name for name, fault in FAULTS.items() if fault.trap)
+
+
+@pytest.mark.parametrize("trap", TRAP_NAMES)
+def test_each_trap_passes_every_check(tmp_path, trap):
+    run = audit_sandbox(tmp_path, trap)
+    not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
+    assert not not_passed, f"under the trap {trap}: {not_passed}\n{run.output[-3000:]}"
+    assert run.exit_code == 0, run.output[-3000:]
+    assert {check["id"] for check in run.checks} == declared_check_ids()
+
+
+def test_the_catalogue_has_traps_and_every_new_entry_names_its_source():
+    assert len(TRAP_NAMES) >= 5
+    assert all(FAULTS[name].source for name in TRAP_NAMES)
+
+
+@pytest.mark.parametrize("fault", FAULT_NAMES)
 def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
     expected = FAULTS[fault]
     run = audit_sandbox(tmp_path, fault)
