@@ -11,6 +11,9 @@ which would answer every origin alike whatever the application decided.
 On the control plane the origins the backend is given (FRONTEND_URL and
 BACKEND_URL in its task definition) must be https origins of the domain, never
 `*` (COR-06); requirement `deployment` (DEP-03) holds them to the exact origins.
+Every variable named for origins (FRONTEND_URL, CORS_ORIGINS, EXTRA_CORS_ORIGINS
+...) holds only allowed origins (COR-07): a development or preview origin left
+in the task definition is admitted by the code that reads it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 from fixtures.checkmeta import check
 from fixtures.facts.cors import CorsSurvey
 from fixtures.origins import Origin
+from fixtures.task_environment import names_origins, origin_findings
 
 # Listener attributes whose headers make the ALB decide CORS for the application.
 ALB_ALLOW_ORIGIN = "access_control_allow_origin"
@@ -224,3 +228,30 @@ def test_backend_is_given_https_origins_of_the_domain(task_definitions, target, 
         f"no container of {definition.arn} sets {' or '.join(CORS_ORIGIN_VARIABLES)}: the backend has no CORS origins"
     )
     assert not problems, f"the {target.backend_service} task definition: " + "; ".join(problems)
+
+
+@check(
+    id="COR-07",
+    title="Every origin in the backend's origin variables is one of the allowed origins",
+    requirement="cors",
+    plane="control",
+    severity="high",
+    remediation="Remove development and preview origins (localhost, 127.0.0.1, Gitpod and Codespaces workspace URLs) from "
+    "the backend's task definition; the production task definition lists only the site's own origins.",
+)
+def test_backend_origin_variables_hold_only_allowed_origins(task_definitions, target, evidence):
+    definition = task_definitions[target.backend_service]
+    observed = {
+        container.name: {name: value for name, value in container.environment if names_origins(name)}
+        for container in definition.containers
+    }
+    evidence.add("task definition", definition.arn)
+    evidence.add("allowed origins (the target's)", list(target.cors_allowed_origins))
+    evidence.add("variables named for origins", observed)
+    findings = [
+        f"{container}: {finding}"
+        for container, variables in observed.items()
+        for name, value in variables.items()
+        for finding in origin_findings(name, value, target.cors_allowed_origins)
+    ]
+    assert not findings, f"the {target.backend_service} task definition: " + "; ".join(findings)

@@ -7,14 +7,17 @@ backend's task definition, and turned Flask's debug mode off. So: every
 service runs its desired count of tasks on the latest ACTIVE revision of its
 task definition family; the backend's FRONTEND_URL and BACKEND_URL are the
 target's https origins; no environment variable turns Flask debugging on or
-holds a literal secret (those belong in Secrets Manager or SSM, as `secrets`).
+holds a literal secret (those belong in Secrets Manager or SSM, as `secrets`),
+whether its name says so or only its value does (detect-secrets: key and
+token formats, credentials in URLs, high-entropy strings).
 """
 
 from __future__ import annotations
 
 from fixtures.checkmeta import check
 from fixtures.model import Container, EcsService, TaskDefinition
-from fixtures.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret
+from fixtures.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
+
 
 def _containers(task_definitions: dict[str, TaskDefinition]) -> list[tuple[str, Container]]:
     return [(name, c) for name, definition in sorted(task_definitions.items()) for c in definition.containers]
@@ -141,30 +144,37 @@ def test_no_variable_turns_flask_debugging_on(task_definitions, evidence):
 
 @check(
     id="DEP-05",
-    title="No environment variable holds a literal secret",
+    title="No environment variable holds a literal secret, by its name or by its value",
     requirement="deployment",
     plane="control",
     severity="high",
-    remediation="Move the value to Secrets Manager or SSM Parameter Store and reference it under `secrets` (valueFrom) instead of `environment`.",
+    remediation="Move the value to Secrets Manager or SSM Parameter Store and reference it under `secrets` (valueFrom) instead of "
+    "`environment`; rotate it, since anyone who could describe the task definition has read it.",
 )
 def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
     containers = _containers(task_definitions)
-    # The values themselves never reach the report, only their names and length.
+    by_value = {f"{name}/{c.name}": dict(secret_kinds_by_value(c.environment)) for name, c in containers}
+
+    def shown(where: str, variable: str, value: str) -> str:
+        # The values themselves never reach the report, only their names, length and kind.
+        if names_a_secret(variable) or variable in by_value[where]:
+            return f"[withheld, {len(value)} characters]"
+        return value
+
     evidence.add(
         "environment",
-        {
-            f"{name}/{c.name}": {
-                k: (f"[withheld, {len(v)} characters]" if names_a_secret(k) else v) for k, v in c.environment
-            }
-            for name, c in containers
-        },
+        {f"{name}/{c.name}": {k: shown(f"{name}/{c.name}", k, v) for k, v in c.environment} for name, c in containers},
     )
     evidence.add("from secrets (valueFrom)", {f"{name}/{c.name}": list(c.secrets) for name, c in containers})
-    findings = [
-        f"{name}/{c.name} sets {variable} to a plain value ({len(value)} characters)"
-        for name, c in containers
-        for variable, value in c.environment
-        if holds_literal_secret(variable, value)
+    evidence.add("found by value (detect-secrets)", {where: found for where, found in by_value.items() if found})
+    by_name = {(f"{name}/{c.name}", variable): value for name, c in containers for variable, value in c.environment
+               if holds_literal_secret(variable, value)}
+    findings = [f"{where} sets {variable} to a plain value ({len(value)} characters)" for (where, variable), value in by_name.items()]
+    findings += [
+        f"{where} sets {variable} to a value detect-secrets recognises as {', '.join(kinds)}"
+        for where, found in by_value.items()
+        for variable, kinds in found.items()
+        if (where, variable) not in by_name
     ]
     assert not findings, "; ".join(findings) + ": credentials in a task definition are readable by anyone who can describe it"
 

@@ -183,6 +183,7 @@ def test_alb_admits_the_internet_only_on_80_and_443(security_groups, load_balanc
     requirement="ecs-ingress",
     plane="control",
     severity="low",
+    controls=("ECS.2",),
     remediation="Set assignPublicIp to DISABLED in the service's awsvpc configuration and force a new deployment.",
 )
 def test_no_task_has_a_public_ip(ecs_services, ecs_tasks, task_public_addresses, evidence):

@@ -25,7 +25,6 @@ import html
 import json
 import re
 import urllib.parse
-from dataclasses import replace
 from pathlib import Path
 
 import pytest

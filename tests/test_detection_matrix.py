@@ -1,6 +1,7 @@
 """The detection matrix: the compliant deployment passes every check; each fault fails
 exactly the checks it declares (all of its own requirement) and nothing else fails;
 only the checks it declares unverifiable end as errors. A check that no fault fails is reported as not done.
+Every trap (a compliant variant a careless check would fail) passes every check.
 
 Each case starts the reference deployment in this process, writes its target
 file and audits it with `pytest checks --target FILE` in a child process, exactly
@@ -16,6 +17,7 @@ import pytest
 from fixtures.catalogue import declared_checks
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
+from fixtures.sandbox.spec import DeploymentSpec, compliant_spec
 from tests.audit_runner import run_audit
 
 
@@ -37,7 +39,47 @@ def test_the_compliant_deployment_passes_every_check(tmp_path):
     assert {check["id"] for check in run.checks} == declared_check_ids()
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+FAULT_NAMES = sorted(name for name, fault in FAULTS.items() if not fault.trap)
+TRAP_NAMES = sorted(name for name, fault in FAULTS.items() if fault.trap)
+
+
+def spec_with_traps(names) -> DeploymentSpec:
+    spec = compliant_spec()
+    for name in names:
+        spec = FAULTS[name].apply(spec)
+    return spec
+
+
+def test_every_trap_at_once_passes_every_check(tmp_path):
+    # The traps change disjoint parts of the deployment (the next test holds them to
+    # that), so one deployment carrying all of them audits each: one sandbox instead of
+    # one per trap keeps the matrix's run time (`--sandbox-fault TRAP` audits one alone).
+    with Sandbox(spec_with_traps(TRAP_NAMES)) as sandbox:
+        target = sandbox.write_target(tmp_path / "target.toml")
+        run = run_audit(tmp_path / "reports", "--target", str(target))
+    not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
+    assert not not_passed, f"under the traps {TRAP_NAMES}: {not_passed}\n{run.output[-3000:]}"
+    assert run.exit_code == 0, run.output[-3000:]
+    assert {check["id"] for check in run.checks} == declared_check_ids()
+
+
+def test_each_trap_changes_the_deployment_and_no_trap_undoes_another():
+    compliant = compliant_spec()
+    for name in TRAP_NAMES:
+        assert FAULTS[name].apply(compliant) != compliant, f"the trap {name} changes nothing"
+    # Order-independent composition: no two traps set the same part of the spec differently.
+    assert spec_with_traps(TRAP_NAMES) == spec_with_traps(reversed(TRAP_NAMES))
+    for name in TRAP_NAMES:
+        others = [other for other in TRAP_NAMES if other != name]
+        assert spec_with_traps(others) != spec_with_traps(TRAP_NAMES), f"the other traps mask {name}"
+
+
+def test_the_catalogue_has_traps_and_every_new_entry_names_its_source():
+    assert len(TRAP_NAMES) >= 5
+    assert all(FAULTS[name].source for name in TRAP_NAMES)
+
+
+@pytest.mark.parametrize("fault", FAULT_NAMES)
 def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
     expected = FAULTS[fault]
     run = audit_sandbox(tmp_path, fault)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.origins import HOSTILE_KINDS, Origin, hostile_origins, same_origin
+from fixtures.origins import (
+    DEV_SERVER_PORTS,
+    HOSTILE_KINDS,
+    Origin,
+    development_origins,
+    hostile_origins,
+    same_origin,
+)
+
+DEVELOPMENT_KINDS = {"dev-localhost", "dev-loopback", "cloud-ide-preview"}
 
 
 @pytest.mark.parametrize(
@@ -38,7 +47,7 @@ def test_same_origin_compares_parsed_origins():
 
 def test_the_battery_for_the_write_ups_origins():
     battery = hostile_origins(["https://cloudproject.test", "https://api.cloudproject.test"])
-    by_origin = {hostile.origin: hostile.kind for hostile in battery}
+    by_origin = {hostile.origin: hostile.kind for hostile in battery if hostile.kind not in DEVELOPMENT_KINDS}
     assert by_origin == {
         "https://attacker.example": "unrelated",
         "null": "null",
@@ -69,3 +78,26 @@ def test_the_battery_never_contains_an_allowed_origin_and_has_no_duplicates():
     assert "https://example.org:9443" in origins  # the other port of the 8443 origin
     # an http origin has no http-scheme look-alike of its own
     assert [h for h in hostile_origins(["http://example.org"]) if h.kind == "http-scheme"] == []
+
+
+def test_the_battery_holds_the_origins_teams_leave_behind():
+    origins = {hostile.origin: hostile.kind for hostile in hostile_origins(["https://cloudproject.test"])}
+    # The dev servers, with and without their ports, on localhost and loopback.
+    for host, kind in (("localhost", "dev-localhost"), ("127.0.0.1", "dev-loopback")):
+        assert origins[f"http://{host}"] == kind
+        assert all(origins[f"http://{host}:{port}"] == kind for port in DEV_SERVER_PORTS)
+    assert {3000, 5173, 4200, 8080, 4567} <= set(DEV_SERVER_PORTS)
+    assert origins["https://localhost:3000"] == "dev-localhost" and origins["http://[::1]:3000"] == "dev-loopback"
+    previews = [origin for origin, kind in origins.items() if kind == "cloud-ide-preview"]
+    assert any(origin.startswith("https://3000-") and origin.endswith(".gitpod.io") for origin in previews)
+    assert any(origin.endswith("-3000.app.github.dev") for origin in previews)
+    assert any(origin.endswith(".githubpreview.dev") for origin in previews)
+    # Every one is a serialised origin a browser could send.
+    assert all(str(Origin.parse(origin)) == origin for origin in origins if origin != "null" and "[" not in origin)
+
+
+def test_a_development_origin_the_site_allows_is_not_tried_as_hostile():
+    # A staging target that allows its dev server on purpose.
+    origins = [hostile.origin for hostile in hostile_origins(["https://example.org", "http://localhost:3000"])]
+    assert "http://localhost:3000" not in origins and "http://localhost:5173" in origins
+    assert len(development_origins()) == len({h.origin for h in development_origins()})
