@@ -23,7 +23,7 @@ from pathlib import Path
 from tests.audit_runner import PROJECT
 
 PAUSE_BOUND_SECONDS = 180  # the child reaches its pause point within this (a sandbox start on a busy machine)
-EXIT_BOUND_SECONDS = 30  # a stuck child is killed after this; the test then fails
+EXIT_BOUND_SECONDS = 60  # a stuck child is killed after this; the test then fails
 HAS_PROC = Path("/proc/self/fd").is_dir()
 
 
@@ -32,7 +32,8 @@ class InterruptedRun:
     exit_code: int
     output: str
     report_dir: Path
-    seconds_after_signal: float
+    seconds_after_signal: float  # until the child exited
+    seconds_to_reports: float  # until the last of the three reports was written
     ports_while_paused: set[tuple[str, str, int]]  # ("tcp" | "udp", address, port) the child listened on
     ports_still_bound: set[tuple[str, str, int]]
     processes_left: list[int]
@@ -67,7 +68,7 @@ def interrupt_audit(
             child.kill()
             raise AssertionError(f"the audit never reached {moment!r}:\n{child.communicate(timeout=10)[0][-3000:]}")
         ports = listening_ports(child.pid)
-        signalled = time.monotonic()
+        signalled, signalled_wall = time.monotonic(), time.time()
         for index, signum in enumerate(signals):
             if index:
                 time.sleep(between_signals)
@@ -83,6 +84,10 @@ def interrupt_audit(
         output=output,
         report_dir=report_dir,
         seconds_after_signal=seconds,
+        seconds_to_reports=max(
+            ((report_dir / name).stat().st_mtime - signalled_wall if (report_dir / name).exists() else float("inf"))
+            for name in ("compliance.json", "compliance.html", "junit.xml")
+        ),
         ports_while_paused=ports,
         ports_still_bound={port for port in ports if _still_bound(*port)},
         processes_left=processes_in_group(child.pid),
@@ -102,30 +107,35 @@ def listening_ports(pid: int) -> set[tuple[str, str, int]]:
             continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
-    ports = set()
-    for kind, listening in (("tcp", "0A"), ("udp", "07")):
-        lines = Path(f"/proc/{pid}/net/{kind}").read_text().splitlines()[1:]
-        for line in lines:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if inode in inodes and state == listening:
-                address, port = local.split(":")
-                ports.add((kind, socket.inet_ntoa(bytes.fromhex(address)[::-1]), int(port, 16)))
+    ports: set[tuple[str, str, int]] = set()
+    for kind in _LISTENING:
+        ports |= _listening(Path(f"/proc/{pid}/net/{kind}"), kind, inodes)
     return ports
 
 
 def _still_bound(kind: str, address: str, port: int) -> bool:
-    """Whether someone still holds the port (binding it fails)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
-    try:
-        # SO_REUSEADDR: a closed connection's TIME_WAIT does not count; a listener does.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((address, port))
-        return False
-    except OSError:
-        return True
-    finally:
-        probe.close()
+    """Whether a socket still listens on (address, port), whoever holds it.
+
+    Read from /proc/net rather than by binding the port: once the child is
+    gone another process's outgoing connection may take the same ephemeral
+    port, which is no leftover of the audit.
+    """
+    return (kind, address, port) in _listening(Path(f"/proc/net/{kind}"), kind)
+
+
+def _listening(table: Path, kind: str, inodes: set[str] | None = None) -> set[tuple[str, str, int]]:
+    found = set()
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == _LISTENING[kind] and (inodes is None or inode in inodes):
+            address, port = local.split(":")
+            found.add((kind, socket.inet_ntoa(bytes.fromhex(address)[::-1]), int(port, 16)))
+    return found
+
+
+# /proc/net/{tcp,udp} states: TCP_LISTEN; an unconnected, bound UDP socket.
+_LISTENING = {"tcp": "0A", "udp": "07"}
 
 
 def processes_in_group(group: int) -> list[int]:
