@@ -5,6 +5,7 @@
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
+- fixtures.precutover  --pin-to-alb: audit a new ALB before DNS points at it
 - fixtures.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
@@ -22,6 +23,7 @@ pytest_plugins = [
     "fixtures.history.plugin",
     "fixtures.report.exports",
     "fixtures.session",
+    "fixtures.precutover",
     "fixtures.slow",
     "fixtures.extra_checks",
     *plugin_modules(),

@@ -1,0 +1,40 @@
+"""Pre-cutover: `--pin-to-alb` audits a new ALB before Route 53 points at it.
+
+The reference deployment here has no record for any public host yet (the new
+hosted zone is not cut over), so public DNS leads nowhere: without the pin every
+wire check could not verify; with it, the wire reaches the ALB through the
+addresses of its own DNS name, every check but the DNS aliases passes, and the
+DNS aliases are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fixtures.precutover import SKIP_REASON
+from fixtures.sandbox.deployment import Sandbox
+from fixtures.sandbox.spec import NO_RECORD, compliant_spec
+from tests.audit_runner import run_audit
+
+
+def _not_cut_over():
+    spec = compliant_spec()
+    return replace(spec, dns=replace(spec.dns, apex=NO_RECORD, api=NO_RECORD, extra=NO_RECORD))
+
+
+def test_pinned_audit_of_an_alb_that_dns_does_not_reach_yet(tmp_path):
+    with Sandbox(_not_cut_over()) as sandbox:
+        target = sandbox.write_target(tmp_path / "target.toml")
+        pinned = run_audit(tmp_path / "pinned", "--target", str(target), "--pin-to-alb")
+        public = run_audit(tmp_path / "public", "--target", str(target), "-m", "https_redirect and wire")
+
+    dns_checks = [c for c in pinned.checks if c["requirement"] == "dns-alias"]
+    assert dns_checks and all(c["outcome"] == "skipped" for c in dns_checks), dns_checks
+    assert all(SKIP_REASON in c["message"] for c in dns_checks)
+    others = {c["nodeid"]: c["outcome"] for c in pinned.checks if c["requirement"] != "dns-alias"}
+    assert others and set(others.values()) == {"passed"}, {k: v for k, v in others.items() if v != "passed"}
+    assert pinned.exit_code == 0, pinned.output[-3000:]
+    assert pinned.report["stats"]["pinned_to_alb"].endswith(".elb.amazonaws.com")
+
+    # The same deployment through public DNS: the hosts do not resolve, nothing passes.
+    assert public.checks and {c["outcome"] for c in public.checks} == {"error"}, public.output[-3000:]
