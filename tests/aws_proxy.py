@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
-FAULTS = ("deny", "throttle", "error-500", "stall", "trickle")
+FAULTS = ("deny", "throttle", "error-500", "stall", "trickle", "trickle-body")
 
 ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -86,6 +86,8 @@ class AwsProxy:
                     self._answer(500, [("Content-Type", kind)], answer)
                 elif fault == "stall":
                     proxy._stop.wait()
+                elif fault == "trickle-body":
+                    self._forward(body, trickle=True)
                 elif fault == "trickle":
                     self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                     self.wfile.flush()
@@ -93,24 +95,34 @@ class AwsProxy:
                         self.wfile.write(b"X")  # an endless header name, one byte at a time
                         self.wfile.flush()
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, trickle: bool = False) -> None:
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                     connection.request(self.command, self.path, body=body or None, headers=headers)
                     response = connection.getresponse()
-                    self._answer(response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP], response.read())
+                    answer = response.read()
+                    self._answer(response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP], answer, trickle)
                 finally:
                     connection.close()
 
-            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes, trickle: bool = False) -> None:
                 self.send_response(status)
                 for key, value in headers:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command == "HEAD":
+                    return
+                if not trickle:
                     self.wfile.write(body)
+                    return
+                self.wfile.flush()
+                for byte in body:  # the real answer, one byte per interval
+                    if proxy._stop.wait(TRICKLE_INTERVAL_SECONDS):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 

@@ -8,8 +8,13 @@ action removed, the operation that needs it errors naming the action (every
 action, through the reader: cheap); and a whole audit without one action
 ends with the checks that need it as errors naming it.
 
-moto enforces IAM for all six services the audit reads (Elastic Load
-Balancing v2, ACM, Route 53, ECS, EC2, S3): each removal below is denied.
+moto enforces IAM for five of the six services the audit reads (Elastic
+Load Balancing v2, ACM, ECS, EC2, S3). Its server rejects every signed Route 53
+request once enforcement is on (SignatureDoesNotMatch, whatever the keys), so
+the sandbox leaves Route 53 unenforced; its three actions are covered by the
+operation recorder instead: the audit's recorded operations must equal the
+table the policy is generated from (test below), so an action missing from
+the policy would be an operation missing from the table.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from tests.audit_runner import run_audit
 from tests.hostile import set_target_key
 
 FULL = "edgeproof-auditor"
+UNENFORCED_BY_MOTO = {"route53"}
+ENFORCED = sorted(op for op in AUDIT_OPERATIONS if op[0] not in UNENFORCED_BY_MOTO)
 
 
 def minus(action: str) -> str:
@@ -145,7 +152,7 @@ def _ask(reader: AwsReader, service: str, method: str, arguments: dict) -> None:
         reader.call(service, method, **arguments)
 
 
-@pytest.mark.parametrize("operation", sorted(AUDIT_OPERATIONS), ids=lambda op: f"{op[0]}:{op[1]}")
+@pytest.mark.parametrize("operation", ENFORCED, ids=lambda op: f"{op[0]}:{op[1]}")
 def test_without_one_action_its_operation_errors_naming_it(enforced, monkeypatch, operation):
     sandbox, target, keys = enforced
     action = AUDIT_OPERATIONS[operation]
