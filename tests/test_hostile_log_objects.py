@@ -10,7 +10,6 @@ this ALB's newest log file, audits LOG-06 alone, and removes it again.
 
 from __future__ import annotations
 
-import copy
 import gzip
 import time
 import zlib
@@ -101,12 +100,14 @@ def test_reading_a_gzip_bomb_is_bounded_in_time_and_memory(deployment):
     tracemalloc.stop()
     print(f"| gzip bomb read directly | {call_bound_seconds(3):g} s | {wall:.2f} s | unreadable, peak {peak >> 20} MiB |")
     assert lines == [] and "gzip bomb" in unreadable
-    assert peak < 4 * MAX_INFLATED_BYTES, peak  # the inflated gigabyte never exists
+    # The process holds the bomb itself and moto's copies of it too (moto runs in
+    # this process); the inflated gigabyte never exists.
+    assert peak < 64 << 20, peak
     assert wall < call_bound_seconds(3)
 
 
 def put_many_keys(sandbox: Sandbox, count: int, newest: datetime) -> list[str]:
-    """`count` log-file keys of this ALB, one a second... back from `newest`, straight into moto's backend.
+    """`count` log-file keys of this ALB, one a second back from `newest`, straight into moto's backend.
 
     Through the S3 API this takes minutes; moto's in-process backend takes
     copies of one stored key (its value is shared: only names and dates differ).
@@ -123,8 +124,10 @@ def put_many_keys(sandbox: Sandbox, count: int, newest: datetime) -> list[str]:
     for number in range(count):
         when = newest - timedelta(seconds=number)
         name = newest_key(sandbox, when, f"{number:08x}")
-        stored = copy.copy(template)
+        stored = object.__new__(type(template))  # FakeKey's copy protocol reads its value: share the attributes instead
+        stored.__dict__.update(template.__dict__)
         stored.name = name
+        stored.disposed = True  # the copies share the template's buffer: only the template closes it
         stored.last_modified = when.replace(tzinfo=None)  # moto keeps naive UTC
         bucket.keys[name] = stored
         names.append(name)
@@ -150,4 +153,4 @@ def test_a_partition_of_100000_keys_is_not_listed_whole(deployment, tmp_path: Pa
 
         bucket = s3_backends[sandbox.control.account]["global"].buckets[sandbox.spec.log_bucket]
         for name in names:
-            bucket.keys.pop(name, None)
+            del bucket.keys[name]
