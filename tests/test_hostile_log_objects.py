@@ -71,7 +71,9 @@ CASES = [
 def test_a_hostile_newest_log_object_is_a_finding_with_a_clear_message(deployment, tmp_path: Path, case, body, says):
     sandbox, target = deployment
     s3 = sandbox_client("s3", sandbox.endpoint_url, sandbox.spec.region)
-    key = newest_key(sandbox, datetime.now(timezone.utc) + timedelta(minutes=1), "hostile")
+    # Named after the sandbox's own newest file (named by the end of its 5-minute
+    # interval), so that it is the newest: same second of LastModified, later name.
+    key = newest_key(sandbox, datetime.now(timezone.utc) + timedelta(minutes=8), "hostile")
     s3.put_object(Bucket=sandbox.spec.log_bucket, Key=key, Body=body)
     try:
         run = run_audit(tmp_path / "reports", "--target", str(target), *LOG_06, timeout=AUDIT_BOUND_SECONDS)
@@ -79,7 +81,7 @@ def test_a_hostile_newest_log_object_is_a_finding_with_a_clear_message(deploymen
         s3.delete_object(Bucket=sandbox.spec.log_bucket, Key=key)
     (check,) = run.checks
     print(f"| {case} ({len(body)} bytes) | {AUDIT_BOUND_SECONDS} s | {run.seconds:.2f} s | {check['outcome']}: {check['message'][:160]} |")
-    assert check["id"] == "LOG-06" and check["outcome"] == "failed", check
+    assert check["id"] == "LOG-06" and check["outcome"] == "failed", (key, check["evidence"])
     assert key.rsplit("/", 1)[-1] in check["message"] and says in check["message"], check["message"]
     assert run.seconds < AUDIT_BOUND_SECONDS
 
@@ -127,7 +129,7 @@ def put_many_keys(sandbox: Sandbox, count: int, newest: datetime) -> list[str]:
         stored = object.__new__(type(template))  # FakeKey's copy protocol reads its value: share the attributes instead
         stored.__dict__.update(template.__dict__)
         stored.name = name
-        stored.disposed = True  # the copies share the template's buffer: only the template closes it
+        stored.disposed = True  # no "not disposed of" warning when a copy is collected
         stored.last_modified = when.replace(tzinfo=None)  # moto keeps naive UTC
         bucket.keys[name] = stored
         names.append(name)
