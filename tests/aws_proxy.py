@@ -1,0 +1,167 @@
+"""A loopback proxy in front of the reference deployment's moto server that
+misbehaves as AWS endpoints do: it denies, throttles, answers 5xx, stalls,
+trickles its answer a byte at a time, or dies after N requests.
+
+Moto answers everything promptly; the audit's bounds are only proven against
+an endpoint that does not. `rule(method, path, headers)` picks, per request,
+one of the FAULTS or None (forward unchanged).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
+FAULTS = ("deny", "throttle", "error-500", "stall", "trickle", "trickle-body")
+
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+    b"<RequestId>EDGEPROOFTEST</RequestId><HostId>edgeproof</HostId></Error>"
+)
+TRICKLE_INTERVAL_SECONDS = 0.5
+
+Rule = Callable[[str, str, dict[str, str]], "str | None"]
+
+
+def is_get_bucket_policy(method: str, path: str) -> bool:
+    parts = urlsplit(path)
+    return method == "GET" and "policy" in parse_qs(parts.query, keep_blank_values=True) and parts.path.count("/") == 1
+
+
+def is_json_protocol(headers: dict[str, str]) -> bool:
+    return "X-Amz-Target" in headers or "json" in headers.get("Content-Type", "")
+
+
+def error_body(headers: dict[str, str], code: str, message: str) -> tuple[str, bytes]:
+    """An error in the protocol of the request (JSON for ECS/ACM, XML for the others)."""
+    if is_json_protocol(headers):
+        return "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}).encode()
+    body = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>EDGEPROOF</RequestId></ErrorResponse>"
+    return "text/xml", body.encode()
+
+
+class AwsProxy:
+    """Forwards to `upstream`, except where `rule` names a fault; `die_after`: stop listening after that many requests."""
+
+    def __init__(self, upstream: str, rule: Rule | None = None, *, die_after: int | None = None):
+        target = urlsplit(upstream)
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
+        self.faulted: list[tuple[str, str]] = []  # (fault, path)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.died = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = dict(self.headers.items())
+                with proxy._lock:
+                    proxy.requests.append((self.command, self.path))
+                    number = len(proxy.requests)
+                if die_after is not None and number >= die_after:
+                    proxy._die()
+                fault = rule(self.command, self.path, headers) if rule else None
+                if fault is None:
+                    self._forward(body)
+                    return
+                proxy.faulted.append((fault, self.path))
+                if fault == "deny":
+                    self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
+                elif fault == "throttle":
+                    if is_json_protocol(headers) or "Authorization" not in headers or "/s3/" not in headers["Authorization"]:
+                        kind, answer = error_body(headers, "Throttling", "Rate exceeded")
+                        self._answer(400, [("Content-Type", kind)], answer)
+                    else:  # S3 slows callers down with 503 SlowDown
+                        self._answer(503, [("Content-Type", "application/xml")], b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                elif fault == "error-500":
+                    kind, answer = error_body(headers, "InternalFailure", "We encountered an internal error")
+                    self._answer(500, [("Content-Type", kind)], answer)
+                elif fault == "stall":
+                    proxy._stop.wait()
+                elif fault == "trickle-body":
+                    self._forward(body, trickle=True)
+                elif fault == "trickle":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self.wfile.flush()
+                    while not proxy._stop.wait(TRICKLE_INTERVAL_SECONDS):
+                        self.wfile.write(b"X")  # an endless header name, one byte at a time
+                        self.wfile.flush()
+
+            def _forward(self, body: bytes, trickle: bool = False) -> None:
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                    connection.request(self.command, self.path, body=body or None, headers=headers)
+                    response = connection.getresponse()
+                    answer = response.read()
+                    self._answer(response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP], answer, trickle)
+                finally:
+                    connection.close()
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes, trickle: bool = False) -> None:
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if not trickle:
+                    self.wfile.write(body)
+                    return
+                self.wfile.flush()
+                for byte in body:  # the real answer, one byte per interval
+                    if proxy._stop.wait(TRICKLE_INTERVAL_SECONDS):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up: what the tests provoke
+
+            def log_message(self, *_args) -> None:
+                pass  # quiet
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def _die(self) -> None:
+        """Stop listening: later connections are refused (the endpoint went away)."""
+        if not self.died.is_set():
+            self.died.set()
+            threading.Thread(target=self._close, daemon=True).start()
+
+    def _close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> AwsProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        if not self.died.is_set():
+            self.died.set()
+            self._close()
+        self._thread.join(timeout=5)
+        time.sleep(0)  # let stalled handlers see the stop event
+
+
+def deny_get_bucket_policy(method: str, path: str, _headers: dict[str, str]) -> str | None:
+    return "deny" if is_get_bucket_policy(method, path) else None
