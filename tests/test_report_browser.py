@@ -61,7 +61,7 @@ def test_the_verdict_is_above_the_fold(chromium, run):
     for outcome in ("passed", "failed"):
         assert f"{run.report['summary'][outcome]} {outcome}" in " ".join(banner.inner_text().split())
     # The environment table comes after the checks, not before the verdict.
-    environment = page.locator("#environment-header").bounding_box()
+    environment = page.locator("#edgeproof-environment").bounding_box()
     table = page.locator("#results-table").bounding_box()
     assert environment["y"] > table["y"] > box["y"]
     page.context.close()
