@@ -7,6 +7,8 @@ paper, and the findings with their remediation are printed.
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from fixtures.report.browser import print_to_pdf
@@ -21,7 +23,8 @@ def printed(tmp_path_factory):
     pdf = tmp_path_factory.mktemp("pdf") / "compliance.pdf"
     print_to_pdf(html_of(run), pdf)
     reader = pypdf.PdfReader(str(pdf))
-    pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    # NFKC: the PDF's text comes back with typographic ligatures ("ﬁ") folded to letters.
+    pages = [" ".join(unicodedata.normalize("NFKC", page.extract_text() or "").split()) for page in reader.pages]
     return run, pages
 
 

@@ -51,6 +51,7 @@ def test_the_chain_marks_each_hop_with_the_worst_verdict_of_its_checks():
     doc = document([
         record("RTE-01", "passed", evidence=[{"label": "listeners", "value": listeners}]),
         record("ING-07", "failed"),
+        {**record("ING-06", "failed"), "message": "service api assigns its tasks public IPs"},
         record("DNS-03", "error", parameter="example.test"),
         record("DNS-03", "passed", parameter="other.test"),
     ])
@@ -58,6 +59,7 @@ def test_the_chain_marks_each_hop_with_the_worst_verdict_of_its_checks():
     hops = {hop["name"]: hop for hop in chain["hops"]}
     assert list(hops) == list(HOPS)
     assert hops["listeners"]["verdict"] == "passed" and hops["listeners"]["lines"] == ["HTTP 80", "HTTPS 443"]
+    # ING-06's finding names the api service; this host is served by web (the default rule)
     assert hops["tasks"]["verdict"] == "failed" and hops["tasks"]["checks"] == ["ING-07"]
     assert hops["DNS answers"]["verdict"] == "error"  # the other host's pass does not count here
     assert hops["rules"]["verdict"] == "not-checked" and hops["rules"]["lines"] == ["not observed"]
