@@ -3,7 +3,10 @@
 An audit of the reference deployment with the real Werkzeug debugger on (the
 `debug-on` fault: its pages carry `<script>` tags) and, on top, an HTTPS
 listener that adds a response header whose value is a `<script>` element. The
-HTML report must show both as text; the JSON report keeps them verbatim.
+HTML report must show both as text, and in a real browser neither runs (the
+header's script would set a page flag, the debugger's inline script defines
+EVALEX, its external script would be a request); the JSON report keeps them
+verbatim.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import json
 import re
 from dataclasses import replace
 
+import pytest
+from markupsafe import escape
+
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import compliant_spec
 from tests.audit_runner import run_audit
 
-HEADER_SCRIPT = "<script>edgeproofHeaderMarker()</script>"
+HEADER_SCRIPT = "<script>window.__edgeproof_pwned=1</script>"
 # The first tag of the Werkzeug debugger's own pages (werkzeug/debug/tbtools.py).
 DEBUGGER_SCRIPT = '<script src="?__debugger__=yes&amp;cmd=resource&amp;f=debugger.js"></script>'
 
@@ -30,7 +36,9 @@ def html_test_data(page: str) -> dict:
     return json.loads(html.unescape(blob[1]))
 
 
-def test_a_servers_script_header_and_body_are_shown_as_text(tmp_path):
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("hostile")
     spec = FAULTS["debug-on"].apply(compliant_spec())
     spec = replace(
         spec,
@@ -41,8 +49,11 @@ def test_a_servers_script_header_and_body_are_shown_as_text(tmp_path):
     )
     with Sandbox(spec) as sandbox:
         target = sandbox.write_target(tmp_path / "target.toml")
-        run = run_audit(tmp_path / "reports", "--target", str(target), "-k", "cors or debug_pages")
+        return run_audit(tmp_path / "reports", "--target", str(target), "-k", "cors or debug_pages")
 
+
+def test_a_servers_script_header_and_body_are_shown_as_text(hostile_run):
+    run = hostile_run
     # The servers really sent them: the machine-readable report keeps them verbatim.
     document = json.dumps(run.report)
     assert json.dumps(HEADER_SCRIPT)[1:-1] in document
@@ -52,9 +63,35 @@ def test_a_servers_script_header_and_body_are_shown_as_text(tmp_path):
     rows = html_test_data(page)["tests"]
     extras = "".join(extra["content"] for results in rows.values() for row in results for extra in row["extras"])
     rendered = "".join(cell for results in rows.values() for row in results for cell in row["resultsTableRow"])
+    # The evidence (in the static report) shows each as text: escaped once, and
+    # read back by an HTML parser it is the markup itself.
+    static = page.split('data-jsonblob="', 1)[0]
     for markup in (HEADER_SCRIPT, DEBUGGER_SCRIPT):
-        # Evidence is shown as indented JSON, escaped for HTML.
-        assert html.escape(json.dumps(markup)[1:-1]) in extras, f"{markup} is not shown as text in the evidence"
+        assert str(escape(markup)) in static, f"{markup} is not shown as text in the evidence"
+        assert html.unescape(str(escape(markup))) == markup
     for text in (page, extras, rendered):
-        assert "<script>edgeproofHeaderMarker" not in text
+        assert "<script>window.__edgeproof_pwned" not in text
         assert '<script src="?__debugger__' not in text
+
+
+def test_in_a_browser_nothing_a_server_sent_runs(hostile_run):
+    from tests.report_pages import require_browser
+
+    require_browser()
+    from fixtures.report.browser import browser, open_report
+
+    with browser() as instance:
+        page, log, _seconds = open_report(instance, hostile_run.report_dir / "compliance.html")
+        # Render everything: pytest-html's extras and every collapsed card.
+        page.locator("#show_all_details").click()
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.wait_for_timeout(200)
+        text = page.evaluate("() => document.body.textContent")
+        assert HEADER_SCRIPT in text, "the header's script is not in the page as text"
+        assert DEBUGGER_SCRIPT in text, "the debugger's page is not in the report as text"
+        assert page.evaluate("() => typeof window.__edgeproof_pwned") == "undefined"
+        assert page.evaluate("() => typeof window.EVALEX") == "undefined", "the debugger's inline script ran"
+        assert page.locator("script[src]").count() == 0
+        assert log.refused == [], f"the page asked for {log.refused}"
+        assert log.page_errors == [] and log.console_errors == [], (log.page_errors, log.console_errors)
+        page.context.close()

@@ -178,6 +178,14 @@ def html_test_data(page: str) -> dict:
     return json.loads(html.unescape(blob[1]))
 
 
+def static_card(page: str, anchor: str) -> str:
+    """A check's card in the static part of the report (before pytest-html's data blob)."""
+    static = page.split('data-jsonblob="', 1)[0]
+    start = static.rindex("<", 0, static.index(f'id="{anchor}"'))
+    tag = static[start + 1 :].split(" ", 1)[0]  # article (a finding) or details (a passed check)
+    return static[start : static.index(f"</{tag}>", start)]
+
+
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("audit"))
@@ -299,15 +307,19 @@ def test_html_evidence_is_escaped_and_kept_for_setup_errors(audit):
     redirect = rows["checks/test_demo.py::test_http_redirects_to_https"]
     extras = [extra["content"] for row in redirect for extra in row["extras"]]
     assert len(extras) == 1
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in extras[0]
-    assert "<script>alert(1)" not in extras[0]
-    assert "<script>alert(1)" not in audit["html"]
     assert "Fix the listener: see the runbook." in extras[0]
-    # the ProbeError happened in setup: the setup row carries the evidence
+    # The row's extra is the check in brief; its evidence is in the static report,
+    # escaped, in the check's card (the extra links to it).
+    card = static_card(audit["html"], "check-HTTPS-01")
+    assert 'href="#check-HTTPS-01"' in extras[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card
+    assert "<script>alert(1)" not in audit["html"]
+    # the ProbeError happened in setup: the setup row carries the check, its card the evidence
     (debug_row,) = rows["checks/test_demo.py::test_debug_pages_absent"]
     assert debug_row["result"] == "Error"
     (debug_extra,) = [extra["content"] for extra in debug_row["extras"]]
-    assert "127.0.0.1:5353" in debug_extra and "could not verify" in debug_extra
+    assert "could not verify" in debug_extra
+    assert "127.0.0.1:5353" in static_card(audit["html"], "check-DEBUG-01")
     # a passed call then a teardown error: two rows, the evidence once
     cert_rows = rows["checks/test_demo.py::test_certificate_is_wildcard"]
     assert len(cert_rows) == 2

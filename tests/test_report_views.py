@@ -1,0 +1,86 @@
+"""The report's pure views: evidence by shape, the observed chain, the HTML sections."""
+
+from __future__ import annotations
+
+from fixtures.report import html_report
+from fixtures.report.chain import HOPS, build_chains
+from fixtures.report.evidence_view import node
+
+
+def test_evidence_is_shaped_as_what_it_is():
+    matrix = node([{"origin": "https://evil.test", "status": 200, "cors_headers_received": {}}] * 2)
+    assert matrix["kind"] == "table" and matrix["columns"] == ["origin", "status", "cors_headers_received"]
+    assert matrix["rows"][0][2] == {"kind": "empty", "text": "none"}
+    protocols = node({"TLSv1_accepted": False, "negotiated": "TLSv1.3"})
+    assert protocols["kind"] == "kv" and protocols["rows"][0][1]["text"] == "no"
+    exchange = node({"request": {"method": "GET", "url": "http://x/", "headers": {"Host": "x"}},
+                     "response": {"status": "301 Moved Permanently", "headers": {"Location": "https://x/"},
+                                  "body_excerpt": "<b>moved</b>"}})
+    assert exchange["kind"] == "exchange" and exchange["request_line"] == "GET http://x/"
+    assert exchange["status"] == "301 Moved Permanently" and exchange["body"] == "<b>moved</b>"
+    dns = node([{"resolver": "r1", "host": [{"query": "x A", "status": "NOERROR", "answer": ["1.2.3.4"]}]}])
+    assert dns["kind"] == "table" and dns["columns"][0] == "resolver"
+    assert node("a\nb")["kind"] == "pre" and node([1, 2])["kind"] == "list"
+    deep = node({"a": {"b": {"c": {"d": {"e": 1}}}}})
+    assert deep["rows"][0][1]["rows"][0][1]["rows"][0][1]["rows"][0][1]["kind"] == "json"
+
+
+def record(check_id, outcome, parameter=None, evidence=(), severity="high"):
+    return {"id": check_id, "title": f"title {check_id}", "requirement": "routing", "plane": "control",
+            "severity": severity, "controls": [], "frameworks": {}, "parameter": parameter, "outcome": outcome,
+            "message": f"message {check_id}" if outcome != "passed" else "", "evidence": list(evidence),
+            "remediation": f"fix {check_id}", "nodeid": f"checks/x.py::{check_id}", "duration_seconds": 0.1}
+
+
+def document(records):
+    return {
+        "tool": "edgeproof", "version": "0", "started": "2026-12-01T10:00:00+00:00",
+        "finished": "2026-12-01T10:00:30+00:00", "duration_seconds": 30.0,
+        "target": {"name": "prod", "domain": "example.test", "public_hosts": ["example.test"],
+                   "alb_name": "alb", "services": ["api", "web"]},
+        "stats": {}, "collection_errors": [], "interrupted": False, "checks": records,
+        "summary": {"passed": 1, "failed": 1, "error": 1, "skipped": 0, "verdict": "non-compliant",
+                    "by_requirement": {"routing": {"passed": 1, "failed": 1, "error": 1, "skipped": 0,
+                                                   "verdict": "non-compliant"}},
+                    "requirements_not_checked": []},
+    }
+
+
+def test_the_chain_marks_each_hop_with_the_worst_verdict_of_its_checks():
+    listeners = [{"port": 80, "protocol": "HTTP"}, {"port": 443, "protocol": "HTTPS"}]
+    doc = document([
+        record("RTE-01", "passed", evidence=[{"label": "listeners", "value": listeners}]),
+        record("ING-07", "failed"),
+        {**record("ING-06", "failed"), "message": "service api assigns its tasks public IPs"},
+        record("DNS-03", "error", parameter="example.test"),
+        record("DNS-03", "passed", parameter="other.test"),
+    ])
+    (chain,) = build_chains(doc)
+    hops = {hop["name"]: hop for hop in chain["hops"]}
+    assert list(hops) == list(HOPS)
+    assert hops["listeners"]["verdict"] == "passed" and hops["listeners"]["lines"] == ["HTTP 80", "HTTPS 443"]
+    # ING-06's finding names the api service; this host is served by web (the default rule)
+    assert hops["tasks"]["verdict"] == "failed" and hops["tasks"]["checks"] == ["ING-07"]
+    doc["checks"] = [r for r in doc["checks"] if r["id"] != "ING-07"]
+    tasks = next(h for h in build_chains(doc)[0]["hops"] if h["name"] == "tasks")
+    assert tasks["verdict"] == "passed" and tasks["checks"] == ["ING-06"]
+    assert hops["DNS answers"]["verdict"] == "error"  # the other host's pass does not count here
+    assert hops["rules"]["verdict"] == "not-checked" and hops["rules"]["lines"] == ["not observed"]
+    assert len(chain["boxes"]) == 8 and len(chain["arrows"]) == 7
+
+
+def test_the_page_orders_findings_by_severity_and_renders_drift_and_waivers_when_present():
+    doc = document([record("RTE-01", "passed"), record("ING-07", "failed", severity="low"),
+                    record("ING-01", "failed", severity="critical"), record("DEP-01", "waived")])
+    doc["checks"][3]["waiver"] = {"reason": "accepted <risk>", "owner": "ops", "expires": "2027-01-01"}
+    doc["summary"]["waived"] = 1
+    page = html_report.render_summary_html(doc)
+    assert "Changes since the last run" not in page
+    assert page.index("ING-01") < page.index("ING-07") < page.index('id="passed"')
+    assert "Waived findings (1)" in page and "accepted &lt;risk&gt;" in page
+    doc["drift"] = {"new": [{"fingerprint": "f1", "id": "ING-07", "parameter": None, "first_seen": "2026-12-01",
+                             "runs": 1}], "resolved": [], "persisting": []}
+    doc["history"] = {"by_requirement": {"routing": ["compliant", "non-compliant"]}}
+    page = html_report.render_summary_html(doc)
+    assert "Changes since the last run" in page and "New findings (1)" in page and "Resolved findings (0)" in page
+    assert "trend-cell verdict-non-compliant" in page
