@@ -1,0 +1,234 @@
+"""How an audit's wall time grows with the round-trip time to the deployment.
+
+    .venv/bin/python bench/latency.py [--rounds 3] [--latencies 0,50,100] [--concurrent 10]
+
+For each latency it starts the reference deployment in a process of its own
+(`python -m fixtures.sandbox --latency-ms N --write-target ...`), audits it
+`--rounds` times as an external target (`pytest --target FILE`, one process
+per audit) and prints:
+
+- wall: the audit process's wall time, min and median, and the run's own
+  (compliance.json `duration_seconds`: without the interpreter's start and
+  the collection, which do not depend on the latency but are noisy on a
+  loaded machine);
+- peak RSS of the audit process (the operating system's accounting, wait4);
+- sequential round trips: the slope of the median wall over the latency;
+- TCP connections, TLS handshakes, HTTP requests, AWS calls: from the run's
+  compliance.json (`stats.wire`, `stats.aws_api_calls`);
+- the critical path: the longest chain of dependent facts in the fact graph
+  (`stats.fact_graph`), each fact weighted by its own round trips (how much
+  longer it took at the highest latency than at 0, over that latency);
+- with `--concurrent N`: N audits of the same deployment at once next to one,
+  at the highest latency (a stand-in until one run audits several targets).
+
+Nothing here judges: it prints the figures and the issue's goals beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_START_SECONDS = 300
+AUDIT_SECONDS = 600
+
+
+@dataclass
+class Audit:
+    wall: float
+    peak_rss_mb: float
+    report: dict
+
+    @property
+    def stats(self) -> dict:
+        return self.report.get("stats", {})
+
+
+@dataclass
+class Level:
+    latency_ms: int
+    audits: list[Audit] = field(default_factory=list)
+
+    def median(self, value) -> float:
+        return statistics.median(value(audit) for audit in self.audits)
+
+
+class Deployment:
+    """The reference deployment in its own process, at one latency."""
+
+    def __init__(self, latency_ms: int, workdir: Path):
+        self.target = workdir / f"target-{latency_ms}.toml"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "fixtures.sandbox", "--latency-ms", str(latency_ms), "--write-target", str(self.target)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ends = time.monotonic() + SANDBOX_START_SECONDS
+        for line in self._process.stdout:
+            if "reference deployment running" in line:
+                return
+            if time.monotonic() > ends:
+                break
+        self.stop()
+        raise RuntimeError("the reference deployment did not start")
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)
+
+
+def start_audit(target: Path, report_dir: Path) -> tuple[subprocess.Popen, float]:
+    command = [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", "--target", str(target), "--report-dir", str(report_dir)]
+    started = time.monotonic()
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), started
+
+
+def finish_audit(process: subprocess.Popen, started: float, report_dir: Path) -> Audit:
+    ends = time.monotonic() + AUDIT_SECONDS
+    while True:  # wait4 for this child's own peak RSS; polled so the bound holds
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > ends:
+            process.kill()
+            raise RuntimeError("an audit did not finish in time")
+        time.sleep(0.02)
+    wall = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    report = json.loads((report_dir / "compliance.json").read_text(encoding="utf-8"))
+    return Audit(wall, usage.ru_maxrss / 1024, report)
+
+
+def audit(target: Path, report_dir: Path) -> Audit:
+    return finish_audit(*start_audit(target, report_dir), report_dir)
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x."""
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+def fact_seconds(level: Level) -> dict[str, float]:
+    """Each fact's median own time at one latency (from the start of its evaluation)."""
+    names = {name for audit in level.audits for name in audit.stats.get("fact_graph", {}).get("facts", {})}
+    return {
+        name: statistics.median(a.stats["fact_graph"]["facts"][name]["seconds"] for a in level.audits if name in a.stats["fact_graph"]["facts"])
+        for name in names
+    }
+
+
+def critical_path(low: Level, high: Level) -> tuple[float, list[str]]:
+    """The longest chain of dependent facts, in round trips, and the chain."""
+    latency = (high.latency_ms - low.latency_ms) / 1000
+    at_low, at_high = fact_seconds(low), fact_seconds(high)
+    depends = {name: facts["depends_on"] for name, facts in high.audits[0].stats["fact_graph"]["facts"].items()}
+    own = {name: max(0.0, (at_high[name] - at_low.get(name, 0.0)) / latency) for name in at_high}
+    best: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(name: str) -> tuple[float, list[str]]:
+        if name not in best:
+            before = max((longest(d) for d in depends.get(name, ()) if d in own), default=(0.0, []))
+            best[name] = (before[0] + own[name], before[1] + [name])
+        return best[name]
+
+    return max((longest(name) for name in own), default=(0.0, []))
+
+
+def run_seconds(audit: Audit) -> float:
+    return audit.report.get("duration_seconds", audit.wall)
+
+
+def wire_figure(audit: Audit, key: str) -> int:
+    return audit.stats.get("wire", {}).get(key, 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latencies", default="0,50,100", help="milliseconds, comma-separated (default 0,50,100)")
+    parser.add_argument("--concurrent", type=int, default=0, metavar="N", help="also run N audits at once at the highest latency")
+    arguments = parser.parse_args(argv)
+    latencies = [int(value) for value in arguments.latencies.split(",")]
+    levels: list[Level] = []
+    concurrent: list[Audit] = []
+    with tempfile.TemporaryDirectory(prefix="edgeproof-bench-") as scratch:
+        workdir = Path(scratch)
+        for latency in latencies:
+            deployment = Deployment(latency, workdir)
+            try:
+                level = Level(latency)
+                for round_number in range(arguments.rounds):
+                    level.audits.append(audit(deployment.target, workdir / f"r{latency}-{round_number}"))
+                    print(f"  {latency:>4} ms round {round_number + 1}: {level.audits[-1].wall:.2f}s", file=sys.stderr, flush=True)
+                levels.append(level)
+                if arguments.concurrent and latency == max(latencies):
+                    started = [start_audit(deployment.target, workdir / f"c{n}") for n in range(arguments.concurrent)]
+                    concurrent = [finish_audit(p, s, workdir / f"c{n}") for n, (p, s) in enumerate(started)]
+            finally:
+                deployment.stop()
+    report(levels, concurrent)
+    return 0
+
+
+def report(levels: list[Level], concurrent: list[Audit]) -> None:
+    print(
+        f"{'latency':>8} {'wall min':>9} {'wall med':>9} {'run min':>8} {'run med':>8} {'peak RSS':>9} "
+        f"{'TCP conns':>9} {'TLS hs':>7} {'HTTP req':>8} {'AWS calls':>9}"
+    )
+    for level in levels:
+        walls = [a.wall for a in level.audits]
+        runs = [run_seconds(a) for a in level.audits]
+        first = level.audits[0]
+        print(
+            f"{level.latency_ms:>6}ms {min(walls):>8.2f}s {statistics.median(walls):>8.2f}s "
+            f"{min(runs):>7.2f}s {statistics.median(runs):>7.2f}s "
+            f"{max(a.peak_rss_mb for a in level.audits):>7.0f}MB {wire_figure(first, 'tcp_connections_opened'):>9} "
+            f"{wire_figure(first, 'tls_handshakes'):>7} {wire_figure(first, 'http_requests'):>8} {first.stats.get('aws_api_calls', 0):>9}"
+        )
+    low, high = levels[0], levels[-1]
+    sequential = slope([(level.latency_ms / 1000, level.median(lambda a: a.wall)) for level in levels])
+    sequential_run = slope([(level.latency_ms / 1000, level.median(run_seconds)) for level in levels])
+    path, chain = critical_path(low, high)
+    latency = high.latency_ms / 1000
+    bound = 1.5 * (low.median(lambda a: a.wall) + path * latency)
+    print(f"sequential round trips (slope of the median wall over latency): {sequential:.1f}   goal <= 20")
+    print(f"sequential round trips (slope of the median run time over latency): {sequential_run:.1f}")
+    print(f"critical path of the fact graph: {path:.1f} round trips: {' -> '.join(chain)}")
+    print(
+        f"at {high.latency_ms} ms: wall {high.median(lambda a: a.wall):.2f}s; "
+        f"1.5 x (wall at {low.latency_ms} ms + critical path) = {bound:.2f}s"
+    )
+    run_bound = 1.5 * (low.median(run_seconds) + path * latency)
+    print(f"at {high.latency_ms} ms: run {high.median(run_seconds):.2f}s; 1.5 x (run at {low.latency_ms} ms + critical path) = {run_bound:.2f}s")
+    sessions = high.audits[0].stats.get("wire", {}).get("http_connections_by_session", {})
+    print(f"HTTP connections per session (endpoint and TLS settings): max {max(sessions.values(), default=0)}   goal <= 2; {sessions}")
+    print(f"peak RSS of an audit of an external target: {max(a.peak_rss_mb for l in levels for a in l.audits):.0f} MB   goal < 150 MB")
+    if concurrent:
+        walls = [a.wall for a in concurrent]
+        print(
+            f"{len(concurrent)} concurrent audits at {high.latency_ms} ms (stand-in for {len(concurrent)} targets in one run): "
+            f"slowest {max(walls):.2f}s vs one audit {high.median(lambda a: a.wall):.2f}s "
+            f"(ratio {max(walls) / high.median(lambda a: a.wall):.2f}; goal <= 2)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
