@@ -167,9 +167,10 @@ def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
     )
     evidence.add("from secrets (valueFrom)", {f"{name}/{c.name}": list(c.secrets) for name, c in containers})
     evidence.add("found by value (detect-secrets)", {where: found for where, found in by_value.items() if found})
-    by_name = {(f"{name}/{c.name}", variable): value for name, c in containers for variable, value in c.environment
+    # Lengths only: a secret's value is never kept where a traceback (--showlocals) could print it.
+    by_name = {(f"{name}/{c.name}", variable): len(value) for name, c in containers for variable, value in c.environment
                if holds_literal_secret(variable, value)}
-    findings = [f"{where} sets {variable} to a plain value ({len(value)} characters)" for (where, variable), value in by_name.items()]
+    findings = [f"{where} sets {variable} to a plain value ({length} characters)" for (where, variable), length in by_name.items()]
     findings += [
         f"{where} sets {variable} to a value detect-secrets recognises as {', '.join(kinds)}"
         for where, found in by_value.items()

@@ -164,7 +164,8 @@ def test_the_run_used_the_canaries(canary_run):
     wire = [c for c in canary_run.checks if c["plane"] == "wire" and c["outcome"] in ("passed", "failed")]
     assert wire, "no wire check read the server's answers"
     # The server's Set-Cookie header was seen (and redacted), not missed.
-    assert re.search(r'"set-cookie"\s*:\s*"\[redacted\]"', json.dumps(canary_run.report), re.IGNORECASE)
+    # Response headers are evidence as [name, value] pairs (every header, in order).
+    assert re.search(r'\[\s*"set-cookie"\s*,\s*"\[redacted\]"\s*\]', json.dumps(canary_run.report), re.IGNORECASE)
 
 
 def test_no_canary_reaches_any_report(canary_run):
