@@ -133,9 +133,9 @@ def test_5_no_checks_collected_is_pytests(tmp_path, faulty_target):
     ],
 )
 def test_incomplete_runs(tmp_path, unreachable_aws_target, options, expected):
-    # The wire checks find the 302 (medium); the control-plane checks cannot verify.
+    # The wire checks find the 302 (medium); the control-plane checks (RDR-10: where HSTS is set) cannot verify.
     run = run_audit(tmp_path, "--target", str(unreachable_aws_target), *REDIRECT, *options)
-    assert run.ids_with("failed") == {"RDR-02"} and run.ids_with("error") == {"RDR-05", "RDR-06", "RDR-07"}
+    assert run.ids_with("failed") == {"RDR-02"} and run.ids_with("error") == {"RDR-05", "RDR-06", "RDR-07", "RDR-10"}
     assert run.exit_code == expected, run.output[-3000:]
     assert run.report["summary"]["verdict"] == "non-compliant"  # the report says what was seen, whatever the gate
     gate = run.report["gate"]
