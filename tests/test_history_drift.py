@@ -24,7 +24,7 @@ from tests.hostile import closed_port
 from tests.postgres import postgres_server  # noqa: F401 (a fixture)
 from tests.receiver import Receiver
 
-FAULT = "redirect-temporary"  # fails RDR-02 (on both hosts) and RDR-06
+FAULT = "redirect-temporary"  # fails RDR-02 (on every public host: the apex, api. and www.) and RDR-06
 SELECT = ("-m", "https_redirect")
 TARGET = "reference deployment"
 
@@ -66,7 +66,12 @@ def test_a_fault_shows_as_new_then_as_resolved_and_each_change_is_notified(store
 
     # Run 2: the fault's findings are new, first seen at this run's start, against run 1.
     drift = second.report["drift"]
-    expected = {("RDR-02", "api.cloudproject.test"), ("RDR-02", "cloudproject.test"), ("RDR-06", None)}
+    expected = {
+        ("RDR-02", "api.cloudproject.test"),
+        ("RDR-02", "cloudproject.test"),
+        ("RDR-02", "www.cloudproject.test"),
+        ("RDR-06", None),
+    }
     assert second.exit_code == 1, second.output[-3000:]
     assert drift["baseline"]["run_id"] == first.report["history"]["run_id"]
     assert _keys(drift["new"]) == expected, drift
@@ -95,9 +100,9 @@ def test_a_fault_shows_as_new_then_as_resolved_and_each_change_is_notified(store
 
     # The receiver got two messages: the new findings, then their resolution.
     assert [m["path"] for m in messages] == ["/nightly", "/nightly"], messages
-    assert "3 new findings" in messages[0]["title"] and "RDR-06" in messages[0]["message"]
+    assert "4 new findings" in messages[0]["title"] and "RDR-06" in messages[0]["message"]
     assert f"first seen {second.report['started']}" in messages[0]["message"]
-    assert "3 resolved" in messages[1]["title"] and "RDR-02 [api.cloudproject.test]" in messages[1]["message"]
+    assert "4 resolved" in messages[1]["title"] and "RDR-02 [api.cloudproject.test]" in messages[1]["message"]
     assert [r["sent"] for r in second.report["notifications"]["results"]] == [True]
     assert third.report["notifications"]["title"] == messages[1]["title"]
 
