@@ -71,7 +71,8 @@ def test_1_non_compliant_when_a_finding_at_or_above_the_threshold_remains(tmp_pa
     gate = run.report["gate"]
     assert gate["fail_on"] == "medium" and gate["decision"] == "fail" and gate["exit_code"] == 1
     assert sorted((c["id"], c["parameter"]) for c in gate["failing_checks"]) == [
-        ("RDR-02", "api.cloudproject.test"), ("RDR-02", "cloudproject.test"), ("RDR-06", None),
+        ("RDR-02", "api.cloudproject.test"), ("RDR-02", "cloudproject.test"), ("RDR-02", "www.cloudproject.test"),
+        ("RDR-06", None),
     ]
 
 
