@@ -70,3 +70,34 @@ def test_caps_cut_with_markers_and_escape_unsafe_characters():
     huge = cap(bound("y" * 100000))
     assert huge.endswith(f" [truncated: {100000 - MAX_STRING_CHARS} bytes]")
     assert cap_message("é" * 5000).endswith(f" [truncated: {2 * 1000} bytes]")
+
+
+def test_reading_the_environment_survives_a_variable_removed_meanwhile():
+    # pytest sets and removes PYTEST_CURRENT_TEST on the main thread while a fact
+    # thread reads the environment for secrets; a KeyError there errored whole checks.
+    import os
+    import threading
+
+    import fixtures.report.redaction as redaction
+
+    stop = threading.Event()
+
+    def toggle():
+        while not stop.is_set():
+            os.environ["EDGEPROOF_TOGGLED"] = "x"
+            os.environ.pop("EDGEPROOF_TOGGLED", None)
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the window is hit within a second
+    toggler = threading.Thread(target=toggle, daemon=True)
+    toggler.start()
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            redaction._secrets_of_this_machine.__wrapped__()
+    finally:
+        stop.set()
+        toggler.join(5)
+        sys.setswitchinterval(interval)
