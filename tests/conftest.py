@@ -13,6 +13,10 @@ from tests.hostile import SilentServer
 # would otherwise land in the developer's own store (~/.local/state/edgeproof/).
 # Child processes (the audits) inherit it.
 os.environ["EDGEPROOF_HISTORY"] = "off"
+# The suite starts about 130 audit processes; with PYTHONDONTWRITEBYTECODE set (as on
+# some CI images) each would compile and assertion-rewrite every module of the project
+# again, about a second apiece. Caches go to __pycache__/, which git ignores.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture
