@@ -37,6 +37,11 @@ class AuditRun:
     def requirements_with(self, outcome: str) -> set[str]:
         return {check["requirement"] for check in self.checks if check["outcome"] == outcome}
 
+    def why(self, outcome: str) -> str:
+        """Each check with this outcome and its message: what a failed assertion should show."""
+        lines = [f"{check['nodeid']}: {(check.get('message') or '')[:300]}" for check in self.checks if check["outcome"] == outcome]
+        return "\n".join(lines)
+
     def outcomes(self) -> dict[str, str]:
         return {check["nodeid"]: check["outcome"] for check in self.checks}
 
