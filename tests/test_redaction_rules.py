@@ -15,6 +15,9 @@ def test_shapes_in_free_text():
     cases = {
         '[{"name": "DB_PASSWORD", "value": "s3cr3t-Value"}]': '[{"name": "DB_PASSWORD", "value": "[redacted]"}]',
         "postgresql://app:pw-1234567@db:5432/app": "postgresql://app:[redacted]@db:5432/app",
+        # the Werkzeug debugger's page script: the key of its console
+        'EVALEX = true, SECRET = "Xq3pA9vT2LmZ8rB1cD4e";': 'EVALEX = true, SECRET = "[redacted]";',
+        'var title = "Werkzeug Debugger"': 'var title = "Werkzeug Debugger"',
         "'X-Amz-Security-Token': b'FwoGZXIvYXdz'": "'X-Amz-Security-Token': b'[redacted]'",
         "<td>HTTP_COOKIE</td><td>sid=abc123def</td>": "<td>HTTP_COOKIE</td><td>[redacted]</td>",
         '"Cookie": "sid=abc123...cut': '"Cookie": "[redacted]',
