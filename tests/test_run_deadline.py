@@ -36,7 +36,7 @@ def test_checks_set_up_after_the_deadline_end_as_errors_and_the_reports_are_writ
     assert all(check["message"].startswith(f"{DEADLINE_MESSAGE} 0.5 s") for check in run.checks), run.checks[0]
     assert run.report["summary"]["verdict"] == "incomplete"
     assert run.report["run"] == {
-        "max_run_seconds": 0.5, "deadline_reached": True, "stopped_by_watchdog": False, "signals": [],
+        "max_run_seconds": 0.5, "deadline_reached": True, "stopped_by_watchdog": False, "signals": [], "terminal_lost": False,
     }
     assert run.report["interrupted"] is False
     assert (tmp_path / "compliance.html").is_file() and (tmp_path / "junit.xml").is_file()
