@@ -180,3 +180,47 @@ def test_two_targets_with_one_name_are_a_usage_error_naming_both_files(targets, 
     assert "two targets are named 'production'" in result.stderr
     assert str(targets["production"]) in result.stderr and str(twin) in result.stderr
     assert not (tmp_path / "reports" / "compliance.json").exists()
+
+
+def test_aws_clients_are_made_while_pytest_sets_and_removes_its_variable(tmp_path):
+    # Several targets make many AWS clients on fact threads while the main thread runs
+    # checks; making one reads the whole environment, from which pytest removes
+    # PYTEST_CURRENT_TEST after every check. That race once errored a target's checks.
+    import os
+    import threading
+    import time
+
+    from fixtures.probes.aws import PYTEST_VARIABLE, AwsReader
+    from fixtures.target import load_target
+
+    target_file = tmp_path / "target.toml"
+    target_file.write_text(
+        '[site]\ndomain = "example.test"\n[aws]\nregion = "us-east-1"\nalb_name = "a"\ncluster = "c"\n'
+        'endpoint_url = "http://127.0.0.1:9"\nsandbox_credentials = true\n',
+        encoding="utf-8",
+    )
+    target = load_target(target_file)
+    stop = threading.Event()
+
+    def toggle() -> None:
+        while not stop.is_set():
+            os.environ[PYTEST_VARIABLE] = "tests/x.py::test (call)"
+            os.environ.pop(PYTEST_VARIABLE, None)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the window is hit within the loop
+    toggler = threading.Thread(target=toggle, daemon=True)
+    toggler.start()
+    made = 0
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            reader = AwsReader(target)
+            reader.client("acm")
+            reader.close()
+            made += 1
+    finally:
+        stop.set()
+        toggler.join(5)
+        sys.setswitchinterval(interval)
+    assert made > 3
