@@ -257,11 +257,12 @@ def report(levels: list[Level], concurrent: list[Audit], several: list[Audit]) -
     if several:
         targets = len(several[0].report.get("targets") or {})
         checks = len(several[0].report.get("checks") or [])
+        errors = max(a.report.get("summary", {}).get("error", 0) for a in several)  # a saturated deployment shows here
         one_wall, one_run = high.median(lambda a: a.wall), high.median(run_seconds)
         wall, run = statistics.median(a.wall for a in several), statistics.median(run_seconds(a) for a in several)
         print(
             f"{targets} targets in one run at {high.latency_ms} ms ({checks} checks, "
-            f"{several[0].stats.get('aws_api_calls', 0)} AWS calls): wall median {wall:.2f}s vs one target {one_wall:.2f}s "
+            f"{several[0].stats.get('aws_api_calls', 0)} AWS calls, at most {errors} could not verify): wall median {wall:.2f}s vs one target {one_wall:.2f}s "
             f"(ratio {wall / one_wall:.2f}; goal <= 2); run {run:.2f}s vs {one_run:.2f}s (ratio {run / one_run:.2f}); "
             f"peak RSS {max(a.peak_rss_mb for a in several):.0f} MB"
         )
