@@ -182,15 +182,15 @@ def test_two_targets_with_one_name_are_a_usage_error_naming_both_files(targets, 
     assert not (tmp_path / "reports" / "compliance.json").exists()
 
 
-def test_aws_clients_are_made_while_pytest_sets_and_removes_its_variable(tmp_path):
-    # Several targets make many AWS clients on fact threads while the main thread runs
-    # checks; making one reads the whole environment, from which pytest removes
-    # PYTEST_CURRENT_TEST after every check. That race once errored a target's checks.
-    import os
+def test_the_run_makes_every_aws_client_before_the_fact_threads_need_one(tmp_path):
+    # Making a client reads the whole environment, from which pytest removes
+    # PYTEST_CURRENT_TEST on the main thread after every check: on a fact thread
+    # that race once errored a target's checks. The run's readers are made with
+    # every client, on the main thread; a fact thread only ever gets a made one.
     import threading
-    import time
 
-    from fixtures.probes.aws import PYTEST_VARIABLE, AwsReader
+    from fixtures.facts.resources import TargetResources
+    from fixtures.probes.aws_operations import AUDIT_OPERATIONS
     from fixtures.target import load_target
 
     target_file = tmp_path / "target.toml"
@@ -199,28 +199,41 @@ def test_aws_clients_are_made_while_pytest_sets_and_removes_its_variable(tmp_pat
         'endpoint_url = "http://127.0.0.1:9"\nsandbox_credentials = true\n',
         encoding="utf-8",
     )
-    target = load_target(target_file)
-    stop = threading.Event()
+    resources = TargetResources(config=None)
+    reader = resources.aws(load_target(target_file))
+    made = dict(reader._clients)
+    assert set(made) == {service for service, _operation in AUDIT_OPERATIONS}
 
-    def toggle() -> None:
-        while not stop.is_set():
-            os.environ[PYTEST_VARIABLE] = "tests/x.py::test (call)"
-            os.environ.pop(PYTEST_VARIABLE, None)
+    answers: list[bool] = []
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, so the window is hit within the loop
-    toggler = threading.Thread(target=toggle, daemon=True)
-    toggler.start()
-    made = 0
-    try:
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            reader = AwsReader(target)
-            reader.client("acm")
-            reader.close()
-            made += 1
-    finally:
-        stop.set()
-        toggler.join(5)
-        sys.setswitchinterval(interval)
-    assert made > 3
+    def ask() -> None:  # as a fact thread does
+        answers.extend(reader.client(service) is made[service] for service in made)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == [True] * (4 * len(made)) and reader._clients == made
+    reader.close()
+
+
+def test_a_check_that_reads_no_fact_still_runs_once_per_target(targets, tmp_path):
+    checks = tmp_path / "team-checks"
+    checks.mkdir()
+    (checks / "test_plain.py").write_text(
+        "from fixtures.checkmeta import check\n\n\n"
+        '@check(id="ZZZ-01", title="Takes a host only", requirement="routing", plane="wire", severity="low", remediation="-")\n'
+        "def test_host_only(public_host, evidence):\n    evidence.add('host', public_host)\n\n\n"
+        '@check(id="ZZZ-02", title="Takes nothing", requirement="routing", plane="wire", severity="low", remediation="-")\n'
+        "def test_nothing(evidence):\n    evidence.add('nothing', True)\n",
+        encoding="utf-8",
+    )
+    folder = targets["production"].parent
+    run = run_audit(tmp_path / "reports", "--target", str(folder), "--extra-checks", str(checks), "-k", "host_only or nothing")
+    assert run.exit_code == 0, run.output[-3000:]
+    hosts = run.report["targets"]["production"]["public_hosts"]
+    assert sorted((c["id"], c["target"], c["parameter"]) for c in run.checks) == sorted(
+        [("ZZZ-01", name, host) for name in ("production", "staging") for host in hosts]
+        + [("ZZZ-02", "production", None), ("ZZZ-02", "staging", None)]
+    )
