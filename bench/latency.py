@@ -1,6 +1,6 @@
 """How an audit's wall time grows with the round-trip time to the deployment.
 
-    .venv/bin/python bench/latency.py [--rounds 3] [--latencies 0,50,100] [--concurrent 10]
+    .venv/bin/python bench/latency.py [--rounds 3] [--latencies 0,50,100] [--concurrent 10] [--targets 10]
 
 For each latency it starts the reference deployment in a process of its own
 (`python -m fixtures.sandbox --latency-ms N --write-target ...`), audits it
@@ -19,7 +19,13 @@ per audit) and prints:
   (`stats.fact_graph`), each fact weighted by its own round trips (how much
   longer it took at the highest latency than at 0, over that latency);
 - with `--concurrent N`: N audits of the same deployment at once next to one,
-  at the highest latency (a stand-in until one run audits several targets).
+  at the highest latency;
+- with `--targets N`: one run of N targets (`--target FOLDER`, several targets
+  in one run) next to the audits of one, at the highest latency. The N target
+  files describe the same deployment under N names (one reference deployment
+  per process, and N of them would not fit the machine): each target still has
+  its own AWS reader, connections and facts, so the deployment serves N
+  audits' worth of requests.
 
 Nothing here judges: it prints the figures and the issue's goals beside them.
 """
@@ -152,6 +158,18 @@ def critical_path(low: Level, high: Level) -> tuple[float, list[str]]:
     return max((longest(name) for name in own), default=(0.0, []))
 
 
+def target_folder(target: Path, count: int, folder: Path) -> Path:
+    """`count` copies of the target file, each under its own [site] name, with the CA bundle it names."""
+    folder.mkdir(parents=True)
+    text = target.read_text(encoding="utf-8")
+    for bundle in target.parent.glob(f"{target.stem}-ca.pem"):
+        (folder / bundle.name).write_bytes(bundle.read_bytes())
+    for number in range(1, count + 1):
+        renamed = text.replace('name = "reference deployment"', f'name = "target-{number:02d}"')
+        (folder / f"target-{number:02d}.toml").write_text(renamed, encoding="utf-8")
+    return folder
+
+
 def run_seconds(audit: Audit) -> float:
     return audit.report.get("duration_seconds", audit.wall)
 
@@ -165,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latencies", default="0,50,100", help="milliseconds, comma-separated (default 0,50,100)")
     parser.add_argument("--concurrent", type=int, default=0, metavar="N", help="also run N audits at once at the highest latency")
+    parser.add_argument("--targets", type=int, default=0, metavar="N", help="also audit N targets in one run at the highest latency")
     arguments = parser.parse_args(argv)
     latencies = [int(value) for value in arguments.latencies.split(",")]
     levels: list[Level] = []
     concurrent: list[Audit] = []
+    several: list[Audit] = []
     with tempfile.TemporaryDirectory(prefix="edgeproof-bench-") as scratch:
         workdir = Path(scratch)
         for latency in latencies:
@@ -182,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
                 if arguments.concurrent and latency == max(latencies):
                     started = [start_audit(deployment.target, workdir / f"c{n}") for n in range(arguments.concurrent)]
                     concurrent = [finish_audit(p, s, workdir / f"c{n}") for n, (p, s) in enumerate(started)]
+                if arguments.targets and latency == max(latencies):
+                    folder = target_folder(deployment.target, arguments.targets, workdir / "targets")
+                    for round_number in range(arguments.rounds):
+                        several.append(audit(folder, workdir / f"t{round_number}"))
+                        print(f"  {latency:>4} ms, {arguments.targets} targets, round {round_number + 1}: {several[-1].wall:.2f}s", file=sys.stderr, flush=True)
             finally:
                 deployment.stop()
-    report(levels, concurrent)
+    report(levels, concurrent, several)
     return 0
 
 
-def report(levels: list[Level], concurrent: list[Audit]) -> None:
+def report(levels: list[Level], concurrent: list[Audit], several: list[Audit]) -> None:
     print(
         f"{'latency':>8} {'wall min':>9} {'wall med':>9} {'run min':>8} {'run med':>8} {'peak RSS':>9} "
         f"{'TCP conns':>9} {'TLS hs':>7} {'HTTP req':>8} {'AWS calls':>9}"
@@ -227,6 +252,19 @@ def report(levels: list[Level], concurrent: list[Audit]) -> None:
             f"{len(concurrent)} concurrent audits at {high.latency_ms} ms (stand-in for {len(concurrent)} targets in one run): "
             f"slowest {max(walls):.2f}s vs one audit {high.median(lambda a: a.wall):.2f}s "
             f"(ratio {max(walls) / high.median(lambda a: a.wall):.2f}; goal <= 2)"
+        )
+
+    if several:
+        targets = len(several[0].report.get("targets") or {})
+        checks = len(several[0].report.get("checks") or [])
+        errors = max(a.report.get("summary", {}).get("error", 0) for a in several)  # a saturated deployment shows here
+        one_wall, one_run = high.median(lambda a: a.wall), high.median(run_seconds)
+        wall, run = statistics.median(a.wall for a in several), statistics.median(run_seconds(a) for a in several)
+        print(
+            f"{targets} targets in one run at {high.latency_ms} ms ({checks} checks, "
+            f"{several[0].stats.get('aws_api_calls', 0)} AWS calls, at most {errors} could not verify): wall median {wall:.2f}s vs one target {one_wall:.2f}s "
+            f"(ratio {wall / one_wall:.2f}; goal <= 2); run {run:.2f}s vs {one_run:.2f}s (ratio {run / one_run:.2f}); "
+            f"peak RSS {max(a.peak_rss_mb for a in several):.0f} MB"
         )
 
 

@@ -361,4 +361,22 @@ def test_the_readme_example_file_loads(tmp_path):
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     example = readme.split("# infra/waivers.toml\n", 1)[1].split("```", 1)[0]
     waivers = load_waivers(waiver_file(tmp_path, example), {m.id for m in declared_checks()}, today=TODAY)
-    assert [(w.check, w.parameter) for w in waivers] == [("RDR-02", "api.cloudproject.online"), ("ING-06", None)]
+    assert [(w.check, w.parameter, w.target) for w in waivers] == [
+        ("RDR-02", "api.cloudproject.online", None),
+        ("RDR-06", None, "staging"),
+        ("ING-06", None, None),
+    ]
+
+
+def test_a_waiver_naming_a_target_covers_that_targets_record_only_and_wins_over_one_for_every_target(tmp_path):
+    text = entry().replace("[[waiver]]\n", '[[waiver]]\ntarget = "staging"\n') + entry(reason="every target")
+    waivers = load_waivers(waiver_file(tmp_path, text), {"RDR-02"}, today=TODAY)
+    staging = apply_waivers({**record(), "target": "staging"}, waivers, today=TODAY)
+    production = apply_waivers({**record(), "target": "production"}, waivers, today=TODAY)
+    assert staging["outcome"] == production["outcome"] == "waived"
+    assert staging["waiver"]["target"] == "staging" and staging["waiver"]["reason"] == "302 until the CDN cut-over"
+    assert "target" not in production["waiver"] and production["waiver"]["reason"] == "every target"
+    only_staging = load_waivers(waiver_file(tmp_path, entry().replace("[[waiver]]\n", '[[waiver]]\ntarget = "staging"\n')), {"RDR-02"}, today=TODAY)
+    assert apply_waivers({**record(), "target": "production"}, only_staging, today=TODAY)["outcome"] == "failed"
+    assert waiver_plugin.waiver_text(staging["waiver"]).startswith("waived by ")
+    assert "RDR-02 on staging" in waiver_plugin._scope(staging["waiver"])

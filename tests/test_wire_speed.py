@@ -126,7 +126,7 @@ def test_sandbox_latency_delays_each_answer_without_queueing_the_others():
 def test_the_fact_graph_evaluates_dependencies_first_and_memoises_errors(monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(graph, "FACTS", {})
-    graph._needs_host.cache_clear()
+    graph._host_parameter.cache_clear()
 
     def base(target):
         calls.append("base")
@@ -156,6 +156,6 @@ def test_the_fact_graph_evaluates_dependencies_first_and_memoises_errors(monkeyp
         assert outcome == "raised" and isinstance(error, ProbeError) and error.why == "no answer"
     finally:
         prefetch.shutdown()
-        graph._needs_host.cache_clear()
+        graph._host_parameter.cache_clear()
     assert calls.count("base") == 1 and "after_broken" not in calls
     assert calls.index("base") < calls.index("derived:a")
