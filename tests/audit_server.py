@@ -33,9 +33,9 @@ PRELOAD = (
     "_pytest.terminal",
     "_pytest.junitxml",
     "_pytest.assertion.rewrite",
-    "pytest_html.plugin",
-    "pytest_metadata.plugin",
-    "xdist.plugin",
+    # Not the plugins themselves (pytest_html, pytest_metadata, xdist): pytest marks
+    # an installed plugin for assertion rewriting and warns when it is already imported.
+    "execnet",
     "boto3",
     "botocore.session",
     "botocore.config",
@@ -68,9 +68,10 @@ def _run_child(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = ["pytest", *request["args"]]
-        import pytest
+        # What `python -m pytest` runs (pytest/__main__.py); the public console_main() is deprecated.
+        from _pytest.config import _console_main
 
-        code = pytest.console_main()
+        code = _console_main()
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:
