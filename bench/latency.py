@@ -99,7 +99,13 @@ class Deployment:
 
 
 def start_audit(target: Path, report_dir: Path) -> tuple[subprocess.Popen, float]:
-    command = [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", "--target", str(target), "--report-dir", str(report_dir)]
+    # Each audit keeps its run history as a real one does (its cost is in the figures),
+    # in a store of its own beside its reports: never in the user's store.
+    history = report_dir.parent / f"{report_dir.name}-history.sqlite"
+    command = [
+        sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider",
+        "--target", str(target), "--report-dir", str(report_dir), "--history", str(history),
+    ]
     started = time.monotonic()
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), started
 
