@@ -35,6 +35,8 @@ def test_pinned_audit_of_an_alb_that_dns_does_not_reach_yet(tmp_path):
     assert others and set(others.values()) == {"passed"}, {k: v for k, v in others.items() if v != "passed"}
     assert pinned.exit_code == 0, pinned.output[-3000:]
     assert pinned.report["stats"]["pinned_to_alb"].endswith(".elb.amazonaws.com")
+    # The pin and the load_balancer fact read the same ALB: one request, not two.
+    assert pinned.report["stats"]["aws_api_calls_by_operation"]["elbv2:DescribeLoadBalancers"] == 1
 
     # The same deployment through public DNS: the hosts do not resolve, nothing passes.
     assert public.checks and {c["outcome"] for c in public.checks} == {"error"}, public.output[-3000:]

@@ -145,13 +145,26 @@ def test_a_listing_whose_token_never_runs_out_is_an_error_after_a_bounded_number
     reader = _reader(f"http://127.0.0.1:{closed_port()}")
     pages = []
 
-    def endless_page(service, method, **parameters):
+    def endless_page(service, method, parameters):
         pages.append(parameters)
         return {"Contents": [{"Key": f"k{len(pages)}"}], "NextContinuationToken": f"t{len(pages)}"}
 
-    monkeypatch.setattr(reader, "call", endless_page)
+    # Each page is one request (paginate never memoises: a listing is a moment's view).
+    monkeypatch.setattr(reader, "_call_once", endless_page)
     with pytest.raises(ProbeError, match="pages; stopped") as raised:
         reader.paginate("s3", "list_objects_v2", "Contents", Bucket="logs", Prefix="alb/")
     assert "s3:ListBucket (Bucket=logs, Prefix=alb/)" in raised.value.tried
     assert len(pages) == MAX_PAGES
     assert pages[1]["ContinuationToken"] == "t1"
+
+
+def test_a_call_asked_twice_is_sent_once_and_its_error_kept():
+    # The same read with the same parameters (a fact and --pin-to-alb both reading the
+    # load balancer) is one request per run; its error is the second ask's error too.
+    reader = _reader(f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ProbeError) as first:
+        reader.call("elbv2", "describe_load_balancers", Names=["a"])
+    attempts = reader.http_attempts
+    with pytest.raises(ProbeError) as second:
+        reader.call("elbv2", "describe_load_balancers", Names=["a"])
+    assert attempts > 0 and second.value is first.value and reader.http_attempts == attempts
