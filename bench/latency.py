@@ -44,6 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's own modules
+
+from fixtures.sandbox.process import sandbox_process  # noqa: E402
 SANDBOX_START_SECONDS = 300
 AUDIT_SECONDS = 600
 
@@ -66,36 +69,6 @@ class Level:
 
     def median(self, value) -> float:
         return statistics.median(value(audit) for audit in self.audits)
-
-
-class Deployment:
-    """The reference deployment in its own process, at one latency."""
-
-    def __init__(self, latency_ms: int, workdir: Path):
-        self.target = workdir / f"target-{latency_ms}.toml"
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "fixtures.sandbox", "--latency-ms", str(latency_ms), "--write-target", str(self.target)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        ends = time.monotonic() + SANDBOX_START_SECONDS
-        for line in self._process.stdout:
-            if "reference deployment running" in line:
-                return
-            if time.monotonic() > ends:
-                break
-        self.stop()
-        raise RuntimeError("the reference deployment did not start")
-
-    def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(10)
 
 
 def start_audit(target: Path, report_dir: Path) -> tuple[subprocess.Popen, float]:
@@ -192,29 +165,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=int, default=0, metavar="N", help="also audit N targets in one run at the highest latency")
     arguments = parser.parse_args(argv)
     latencies = [int(value) for value in arguments.latencies.split(",")]
+    if len(set(latencies)) < 2:
+        parser.error("--latencies needs at least two different values: the round trips are the slope between them")
     levels: list[Level] = []
     concurrent: list[Audit] = []
     several: list[Audit] = []
     with tempfile.TemporaryDirectory(prefix="edgeproof-bench-") as scratch:
         workdir = Path(scratch)
         for latency in latencies:
-            deployment = Deployment(latency, workdir)
-            try:
+            with sandbox_process(workdir / f"target-{latency}.toml", latency_ms=latency, start_seconds=SANDBOX_START_SECONDS) as target:
                 level = Level(latency)
                 for round_number in range(arguments.rounds):
-                    level.audits.append(audit(deployment.target, workdir / f"r{latency}-{round_number}"))
+                    level.audits.append(audit(target, workdir / f"r{latency}-{round_number}"))
                     print(f"  {latency:>4} ms round {round_number + 1}: {level.audits[-1].wall:.2f}s", file=sys.stderr, flush=True)
                 levels.append(level)
                 if arguments.concurrent and latency == max(latencies):
-                    started = [start_audit(deployment.target, workdir / f"c{n}") for n in range(arguments.concurrent)]
+                    started = [start_audit(target, workdir / f"c{n}") for n in range(arguments.concurrent)]
                     concurrent = [finish_audit(p, s, workdir / f"c{n}") for n, (p, s) in enumerate(started)]
                 if arguments.targets and latency == max(latencies):
-                    folder = target_folder(deployment.target, arguments.targets, workdir / "targets")
+                    folder = target_folder(target, arguments.targets, workdir / "targets")
                     for round_number in range(arguments.rounds):
                         several.append(audit(folder, workdir / f"t{round_number}"))
                         print(f"  {latency:>4} ms, {arguments.targets} targets, round {round_number + 1}: {several[-1].wall:.2f}s", file=sys.stderr, flush=True)
-            finally:
-                deployment.stop()
     report(levels, concurrent, several)
     return 0
 

@@ -1,7 +1,7 @@
 """Several targets in one run: `--target A --target B` (or a folder) gives one set of reports with both.
 
 Two reference deployments side by side: the compliant one in this process
-(`Sandbox`), and one with a fault in a child process (tests.sandbox_process:
+(`Sandbox`), and one with a fault in a child process (fixtures.sandbox.process:
 one process holds one sandbox, as moto keeps its state per process).
 """
 
@@ -22,7 +22,7 @@ from fixtures.history.store import open_store
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
 from tests.audit_runner import PROJECT, run_audit
-from tests.sandbox_process import sandbox_process
+from fixtures.sandbox.process import sandbox_process
 
 FAULT = "redirect-temporary"  # RDR-02 (each host) and RDR-06: the port-80 redirect is a 302
 SANDBOX_NAME = 'name = "reference deployment"'  # what the sandbox's target file calls itself
@@ -41,7 +41,7 @@ def named(path: Path, name: str) -> Path:
 def targets(tmp_path_factory):
     """{"production": compliant, "staging": with FAULT}: both target files in one folder."""
     folder = tmp_path_factory.mktemp("targets")
-    with Sandbox() as sandbox, sandbox_process(folder / "staging.toml", FAULT) as staging:
+    with Sandbox() as sandbox, sandbox_process(folder / "staging.toml", fault=FAULT) as staging:
         production = named(sandbox.write_target(folder / "production.toml"), "production")
         yield {"production": production, "staging": named(staging, "staging")}
 
