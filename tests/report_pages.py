@@ -26,7 +26,7 @@ AXE_VERSION = "4"
 
 
 def require_browser() -> None:
-    pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra (pip install '.[test]')")
+    pytest.importorskip("playwright.sync_api", reason="playwright is in the test profile (./run tests installs locks/test.txt)")
     if chromium_path() is None:
         pytest.skip("no Chromium: install the Debian `chromium` package (.ci/run does) or set EDGEPROOF_CHROMIUM")
 

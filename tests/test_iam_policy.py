@@ -11,12 +11,13 @@ ends with the checks that need it as errors naming it.
 moto enforces IAM for five of the six services the audit reads (Elastic
 Load Balancing v2, ACM, ECS, EC2, S3). Its server rejects every signed Route 53
 request once enforcement is on (SignatureDoesNotMatch, whatever the keys), so
-the sandbox leaves Route 53 unenforced. moto's S3 also does not deny
-GetPublicAccessBlock or GetBucketEncryption when s3:GetBucketPublicAccessBlock or
-s3:GetEncryptionConfiguration is removed (its S3 action map has no entry for
-those subresources). These five actions are covered by the operation recorder instead: the audit's recorded operations must equal the
-table the policy is generated from (test below), so an action missing from
-the policy would be an operation missing from the table.
+the sandbox leaves Route 53 unenforced; the operation recorder covers it: the
+audit's recorded operations must equal the table the policy is generated from
+(test below), so an action missing from the policy would be an operation
+missing from the table. moto 5.2.6 asks S3 callers for `s3:<operation name>`
+(`s3:ListObjectsV2`), which no AWS policy grants; the sandbox has it ask for
+the IAM action AWS asks for (fixtures/sandbox/moto_s3_iam.py), which also
+enforces GetPublicAccessBlock and GetBucketEncryption, unenforced before.
 """
 
 from __future__ import annotations
@@ -38,10 +39,7 @@ from tests.audit_runner import run_audit
 from tests.hostile import set_target_key
 
 FULL = "edgeproof-auditor"
-UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"} | {
-    ("s3", "GetPublicAccessBlock"),
-    ("s3", "GetBucketEncryption"),
-}
+UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"}
 ENFORCED = sorted(set(AUDIT_OPERATIONS) - UNENFORCED_BY_MOTO)
 
 

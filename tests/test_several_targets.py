@@ -25,25 +25,16 @@ from tests.audit_runner import PROJECT, run_audit
 from fixtures.sandbox.process import sandbox_process
 
 FAULT = "redirect-temporary"  # RDR-02 (each host) and RDR-06: the port-80 redirect is a 302
-SANDBOX_NAME = 'name = "reference deployment"'  # what the sandbox's target file calls itself
 AUDIT_BOUND_SECONDS = 240
-
-
-def named(path: Path, name: str) -> Path:
-    """The target file, renamed: two sandboxes' files carry the same name by default."""
-    text = path.read_text(encoding="utf-8")
-    assert SANDBOX_NAME in text
-    path.write_text(text.replace(SANDBOX_NAME, f'name = "{name}"'), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory):
     """{"production": compliant, "staging": with FAULT}: both target files in one folder."""
     folder = tmp_path_factory.mktemp("targets")
-    with Sandbox() as sandbox, sandbox_process(folder / "staging.toml", fault=FAULT) as staging:
-        production = named(sandbox.write_target(folder / "production.toml"), "production")
-        yield {"production": production, "staging": named(staging, "staging")}
+    with Sandbox() as sandbox, sandbox_process(folder / "staging.toml", fault=FAULT, name="staging") as staging:
+        production = sandbox.write_target(folder / "production.toml", name="production")
+        yield {"production": production, "staging": staging}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +136,8 @@ def test_the_history_keeps_one_run_per_target(both):
 
 def test_a_folder_of_target_files_and_a_waiver_for_one_target(targets, tmp_path):
     expires = (date.today() + timedelta(days=30)).isoformat()
-    waivers = tmp_path / "waivers.toml"
+    # The waivers file beside the targets, as the README keeps it: never read as a target.
+    waivers = targets["production"].parent / "waivers.toml"
     waivers.write_text(
         "".join(
             f'[[waiver]]\ncheck = "RDR-06"\ntarget = "{name}"\nreason = "302 until the cut-over"\n'
@@ -163,6 +155,7 @@ def test_a_folder_of_target_files_and_a_waiver_for_one_target(targets, tmp_path)
         ("RDR-02", "staging", host) for host in run.report["targets"]["staging"]["public_hosts"]
     }
     assert run.exit_code == 1  # RDR-02 is not waived
+    assert set(run.report["targets"]) == {"production", "staging"}
     stale = run.report["waivers"]["stale"]
     assert [(w["check"], w["target"]) for w in stale] == [("RDR-06", "production")]
 

