@@ -26,13 +26,18 @@ MASKED = "[unparseable as published: masked by the source]"
 
 def corpus() -> list[tuple[str, str]]:
     """(source comment, line) for every line of the corpus."""
+    return [(source, line) for _number, source, line in numbered()]
+
+
+def numbered() -> list[tuple[int, str, str]]:
+    """(line number in the file, source comment, line) for every line of the corpus."""
     entries, source = [], None
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(CORPUS.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith("# source:"):
             source = line
         elif line.strip() and not line.startswith("#"):
             assert source, f"a corpus line without its source: {line[:80]}"
-            entries.append((source, line))
+            entries.append((number, source, line))
             source = None
     return entries
 
@@ -43,7 +48,9 @@ def test_the_corpus_is_many_lines_from_many_sources():
     assert len(entries) >= 60 and len(sources) >= 8, (len(entries), sorted(sources))
 
 
-@pytest.mark.parametrize(("source", "line"), corpus(), ids=lambda value: str(hash(value) % 10**8))
+@pytest.mark.parametrize(
+    ("source", "line"), [entry[1:] for entry in numbered()], ids=[f"line{entry[0]}" for entry in numbered()]
+)
 def test_every_line_aws_writes_parses(source, line):
     if MASKED in source:
         with pytest.raises(AlbLogLineError):
