@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.checkmeta import check
-from fixtures.elb_log_delivery import SUPPORTED_ENCRYPTION, account_of, alb_resource_id, log_root
+from fixtures.catalogue.checkmeta import check
+from fixtures.rules.elb_log_delivery import SUPPORTED_ENCRYPTION, account_of, alb_resource_id, log_root
 
 PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 

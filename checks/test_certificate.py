@@ -20,11 +20,11 @@ import warnings
 
 import pytest
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.model import AcmCertificate, Listener
-from fixtures.names import covering_name, is_within, route53_name, same_name
+from fixtures.rules.names import covering_name, is_within, route53_name, same_name
 from fixtures.probes.tls import missing_issuer
-from fixtures.zones import the_public_zone
+from fixtures.rules.zones import the_public_zone
 
 # CA/Browser Forum baseline requirements and browsers: RSA keys of at least
 # 2048 bits, EC keys on P-256 or larger; EdDSA keys are fixed-size and strong.

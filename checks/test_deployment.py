@@ -14,9 +14,9 @@ token formats, credentials in URLs, high-entropy strings).
 
 from __future__ import annotations
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.model import Container, EcsService, TaskDefinition
-from fixtures.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
+from fixtures.rules.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
 
 
 def _containers(task_definitions: dict[str, TaskDefinition]) -> list[tuple[str, Container]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.model import EcsService, IpPermission, LoadBalancer, SecurityGroup
 
 INTERNET_PORTS = {80, 443}

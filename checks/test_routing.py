@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.model import Listener
 
 DESIGNED_LISTENER_PORTS = {80, 443}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.catalogue import declared_checks
+from fixtures.catalogue.readme import declared_checks
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import DeploymentSpec, compliant_spec

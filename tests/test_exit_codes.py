@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.catalogue import declared_checks
+from fixtures.catalogue.readme import declared_checks
 from fixtures.gate.exit_codes import ExitCode
 from fixtures.gate.threshold import decide
 from fixtures.sandbox.deployment import Sandbox

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.iam_policy import POLICY_FILE, policy_document, render
+from fixtures.probes.iam_policy import POLICY_FILE, policy_document, render
 from fixtures.probes.aws import AwsReader, call_bound_seconds
 from fixtures.probes.aws_operations import AUDIT_OPERATIONS, READ_ONLY_PREFIXES, iam_actions
 from fixtures.probes.errors import ProbeError
@@ -50,7 +50,7 @@ def minus(action: str) -> str:
 
 
 def test_the_policy_file_is_generated_from_the_readers_table():
-    assert POLICY_FILE.read_text(encoding="utf-8") == render(), "run: python -m fixtures.iam_policy"
+    assert POLICY_FILE.read_text(encoding="utf-8") == render(), "run: python -m fixtures.probes.iam_policy"
     assert json.loads(POLICY_FILE.read_text(encoding="utf-8")) == policy_document()
 
 

@@ -9,7 +9,7 @@ import pytest
 from fixtures.model import IpPermission
 from fixtures.probes import tcp
 from fixtures.sandbox.tcp_relay import TcpRelay
-from fixtures.task_environment import debug_effect, holds_literal_secret, names_a_secret
+from fixtures.rules.task_environment import debug_effect, holds_literal_secret, names_a_secret
 from tests.hostile import closed_port
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.names import (
+from fixtures.rules.names import (
     alias_target_name,
     certificate_name_matches,
     covering_name,

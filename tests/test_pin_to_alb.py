@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fixtures.precutover import SKIP_REASON
+from fixtures.plugins.precutover import SKIP_REASON
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.spec import NO_RECORD, compliant_spec
 from tests.audit_runner import run_audit

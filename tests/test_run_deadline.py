@@ -62,11 +62,11 @@ def test_a_check_blocked_on_a_silent_endpoint_ends_at_the_deadline_not_at_its_ti
 
 # A tiny project whose checks misbehave on purpose: no sandbox needed.
 CONFTEST = """
-pytest_plugins = ["fixtures.evidence", "fixtures.report.plugin", "fixtures.runtime.plugin", "fixtures.gate.plugin"]
+pytest_plugins = ["fixtures.plugins.evidence", "fixtures.report.plugin", "fixtures.runtime.plugin", "fixtures.gate.plugin"]
 
 
 def pytest_configure(config):
-    from fixtures.checkmeta import marker_lines
+    from fixtures.catalogue.checkmeta import marker_lines
 
     for line in marker_lines():
         config.addinivalue_line("markers", line)
@@ -75,7 +75,7 @@ def pytest_configure(config):
 CHECKS = """
 import time
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 
 COMMON = dict(requirement="routing", plane="wire", severity="high", remediation="none")
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from fixtures.facts.wire import Wire
+from fixtures.probes.wire import Wire
 from fixtures.probes import tls
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.alb_standin import tls_context_for_policy
