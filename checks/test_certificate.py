@@ -21,9 +21,12 @@ import warnings
 import pytest
 
 from fixtures.catalogue.checkmeta import check
-from fixtures.model import AcmCertificate, Listener
-from fixtures.rules.names import covering_name, is_within, route53_name, same_name
-from fixtures.probes.tls import missing_issuer
+from fixtures.model.acm import AcmCertificate
+from fixtures.model.elbv2 import Listener
+from fixtures.model.names import same_name
+from fixtures.rules.acm_validation import validation_problems
+from fixtures.rules.certificate_chain import missing_issuer
+from fixtures.rules.names import covering_name
 from fixtures.rules.zones import the_public_zone
 
 # CA/Browser Forum baseline requirements and browsers: RSA keys of at least
@@ -92,7 +95,7 @@ def test_served_chain_verifies_against_the_trust_store(tls_observation, evidence
 )
 def test_server_sends_the_intermediate_certificates(tls_observation, trust_anchors, evidence):
     evidence.add("chain sent", [info.as_evidence() for info in tls_observation.chain])
-    gap = missing_issuer(tls_observation.chain, trust_anchors)
+    gap = missing_issuer([info.certificate() for info in tls_observation.chain], trust_anchors)
     assert gap is None, (
         f"{tls_observation.host} sends {len(tls_observation.chain)} certificate(s) and {gap}; "
         "clients that do not fetch missing intermediates refuse the connection"
@@ -274,26 +277,7 @@ def test_acm_validations_succeeded_and_their_records_remain(https_listener, acm_
     zone = the_public_zone(public_hosted_zones, target.domain)
     evidence.add("validations", [vars(v) for v in certificate.validations])
     assert certificate.validations, f"ACM certificate {certificate.arn} lists no domain validations"
-    problems: list[str] = []
-    # ACM asks for one CNAME per name, and the same one for DOMAIN and *.DOMAIN.
-    wanted: dict[tuple[str, str, str], list[str]] = {}
-    for validation in certificate.validations:
-        if validation.status != "SUCCESS":
-            problems.append(f"the validation of {validation.domain_name} is {validation.status}")
-        if validation.method != "DNS" or not validation.record_name:
-            problems.append(f"{validation.domain_name} is validated by {validation.method}: renewal waits for a person")
-            continue
-        record = (route53_name(validation.record_name), validation.record_type or "CNAME", route53_name(validation.record_value or ""))
-        wanted.setdefault(record, []).append(validation.domain_name)
-    seen = []
-    for (name, rtype, value), domains in wanted.items():
-        if not is_within(name, zone.name):
-            problems.append(f"the validation {rtype} {name} (for {', '.join(domains)}) lies outside the zone {zone.name}")
-            continue
-        in_zone = sorted({route53_name(v) for r in zone.records_named(name) if r.type == rtype for v in r.values})
-        seen.append({"name": name, "type": rtype, "expected": value, "in_zone": in_zone, "for": domains})
-        if value not in in_zone:
-            problems.append(f"the validation {rtype} {name} -> {value} (for {', '.join(domains)}) is not in zone {zone.id}")
+    problems, seen = validation_problems(certificate.validations, zone)
     evidence.add("validation records in the zone", seen)
     assert not problems, f"ACM certificate {certificate.arn}: " + "; ".join(problems) + "; the next renewal would fail"
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import ipaddress
 
 from fixtures.catalogue.checkmeta import check
-from fixtures.model import EcsService, IpPermission, LoadBalancer, SecurityGroup
+from fixtures.model.ec2 import IpPermission, SecurityGroup
+from fixtures.model.ecs import EcsService
+from fixtures.model.elbv2 import LoadBalancer
 
 INTERNET_PORTS = {80, 443}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fixtures.rules import hsts
 from fixtures.catalogue.checkmeta import check
-from fixtures.model import Listener
+from fixtures.model.elbv2 import Listener
 from fixtures.rules.urls import normalise
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from fixtures.probes.wire import Wire
 from fixtures.probes import tls
 from fixtures.probes.errors import ProbeError
+from fixtures.rules.certificate_chain import missing_issuer
 from fixtures.sandbox.alb_standin import tls_context_for_policy
 from fixtures.sandbox.pki import LeafOptions, PkiFiles, make_pki
 from fixtures.target import parse_target
@@ -108,20 +109,20 @@ def _chain(*pems: bytes) -> tuple[tls.CertificateInfo, ...]:
 def test_a_chain_is_complete_when_it_reaches_a_trust_anchor_or_a_root():
     pki = make_pki(LeafOptions(NAMES))
     anchors = (x509.load_pem_x509_certificate(pki.root_cert_pem),)
-    assert tls.missing_issuer(_chain(pki.leaf_cert_pem, pki.intermediate_cert_pem), anchors) is None
+    assert missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem, pki.intermediate_cert_pem)], anchors) is None
     # A self-made root sent with its leaf is complete (whether it is trusted is another question).
     untrusted = make_pki(LeafOptions(NAMES, issuer="untrusted"))
-    assert tls.missing_issuer(_chain(untrusted.leaf_cert_pem, untrusted.untrusted_root_pem), anchors) is None
+    assert missing_issuer([info.certificate() for info in _chain(untrusted.leaf_cert_pem, untrusted.untrusted_root_pem)], anchors) is None
 
 
 def test_a_leaf_sent_without_its_intermediate_is_incomplete():
     pki = make_pki(LeafOptions(NAMES))
     anchors = (x509.load_pem_x509_certificate(pki.root_cert_pem),)
-    gap = tls.missing_issuer(_chain(pki.leaf_cert_pem), anchors)
+    gap = missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem)], anchors)
     assert gap is not None and "Intermediate CA" in gap and "was not sent" in gap
     # An intermediate of another hierarchy does not fill the gap: names and signature must match.
     other = make_pki(LeafOptions(NAMES))
-    assert tls.missing_issuer(_chain(pki.leaf_cert_pem, other.intermediate_cert_pem), anchors) is not None
+    assert missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem, other.intermediate_cert_pem)], anchors) is not None
 
 
 # --- handshakes against a local server --------------------------------------------------
