@@ -21,7 +21,7 @@ from fixtures.probes.wire import Wire
 from fixtures.probes import tls
 from fixtures.probes.errors import ProbeError
 from fixtures.rules.certificate_chain import missing_issuer
-from fixtures.sandbox.alb_standin import tls_context_for_policy
+from fixtures.sandbox.alb_behaviour import tls_context_for_policy
 from fixtures.sandbox.pki import LeafOptions, PkiFiles, make_pki
 from fixtures.target import parse_target
 
