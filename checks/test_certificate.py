@@ -23,10 +23,9 @@ import pytest
 from fixtures.catalogue.checkmeta import check
 from fixtures.model.acm import AcmCertificate
 from fixtures.model.elbv2 import Listener
-from fixtures.model.names import same_name
 from fixtures.rules.acm_validation import validation_problems
 from fixtures.rules.certificate_chain import missing_issuer
-from fixtures.rules.names import covering_name
+from fixtures.rules.names import covering_name, names_lacking, wildcard_certificate_names
 from fixtures.rules.zones import the_public_zone
 
 # CA/Browser Forum baseline requirements and browsers: RSA keys of at least
@@ -130,8 +129,8 @@ def test_certificate_names_cover_the_host(tls_observation, public_host, evidence
 )
 def test_served_certificate_names_the_domain_and_its_wildcard(tls_observation, target, evidence):
     names = tls_observation.leaf.dns_names
-    wanted = (target.domain, f"*.{target.domain}")
-    missing = [name for name in wanted if not any(same_name(name, present) for present in names)]
+    wanted = wildcard_certificate_names(target.domain)
+    missing = names_lacking(names, wanted)
     evidence.add("names", {"expected": list(wanted), "subject_alternative_names": list(names)})
     assert not missing, (
         f"the certificate {tls_observation.host} serves names {list(names)}; it lacks {missing}"
@@ -256,8 +255,8 @@ def test_listener_certificate_is_amazon_issued_and_in_use(https_listener, acm_ce
 def test_acm_certificate_names_the_domain_and_its_wildcard(https_listener, acm_certificate, target, evidence):
     certificate = _listener_certificate(https_listener, acm_certificate)
     names = (certificate.domain_name, *certificate.subject_alternative_names)
-    wanted = (target.domain, f"*.{target.domain}")
-    missing = [name for name in wanted if not any(same_name(name, present) for present in names)]
+    wanted = wildcard_certificate_names(target.domain)
+    missing = names_lacking(names, wanted)
     evidence.add("names", {"expected": list(wanted), "acm_names": sorted(set(names))})
     assert not missing, f"ACM certificate {certificate.arn} names {sorted(set(names))}; it lacks {missing}"
 
