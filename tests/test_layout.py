@@ -59,36 +59,29 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def test_a_rule_imports_only_rules_and_the_model():
-    offences = [
+def _offences(importer, imported) -> list[str]:
+    """`path:line imports module` for each import of a module in a layer `importer` accepts, of a layer `imported` accepts."""
+    return [
         f"{MODULES[name].relative_to(FIXTURES.parent)}:{line} imports {module}"
         for name in MODULES
-        if _layer(name) == "rules"
+        if importer(_layer(name))
         for line, module in _imports(name)
-        if _layer(module) not in ("rules", "model")
+        if imported(_layer(module))
     ]
+
+
+def test_a_rule_imports_only_rules_and_the_model():
+    offences = _offences(lambda layer: layer == "rules", lambda layer: layer not in ("rules", "model"))
     assert not offences, "rules/ are pure functions over rules/ and model/:\n" + "\n".join(offences)
 
 
 def test_the_model_imports_only_the_model():
-    offences = [
-        f"{MODULES[name].relative_to(FIXTURES.parent)}:{line} imports {module}"
-        for name in MODULES
-        if _layer(name) == "model"
-        for line, module in _imports(name)
-        if _layer(module) != "model"
-    ]
+    offences = _offences(lambda layer: layer == "model", lambda layer: layer != "model")
     assert not offences, "\n".join(offences)
 
 
 def test_nothing_below_the_wiring_imports_plugins_or_reports():
-    offences = [
-        f"{MODULES[name].relative_to(FIXTURES.parent)}:{line} imports {module}"
-        for name in MODULES
-        if _layer(name) not in WIRING
-        for line, module in _imports(name)
-        if _layer(module) in TOP_LAYERS
-    ]
+    offences = _offences(lambda layer: layer not in WIRING, lambda layer: layer in TOP_LAYERS)
     assert not offences, "an import from a lower layer up into plugins/ or report/:\n" + "\n".join(offences)
 
 
