@@ -1,13 +1,17 @@
-"""edgeproof's plugin wiring. Each concern lives in its own module under fixtures/:
+"""edgeproof's plugin wiring. Each concern lives in its own module under fixtures/ (fixtures/__init__.py maps them):
 
-- fixtures.session     options (--target, --sandbox-fault), the target, the embedded deployment
+- fixtures.plugins.session     options (--target, --sandbox-fault), the target, the embedded deployment
+- fixtures.plugins.resources   each target's AWS reader and Wire (the `aws` and `wire` fixtures)
+- fixtures.plugins.facts       the fact engine's prefetch, started with the first check
+- fixtures.plugins.precutover  --pin-to-alb: audit a new ALB before DNS points at it
+- fixtures.plugins.evidence    the `evidence` fixture checks attach what they looked at with
+- fixtures.plugins.slow        --run-slow: opt-in checks
+- fixtures.plugins.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
 - fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds)
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
-- fixtures.precutover  --pin-to-alb: audit a new ALB before DNS points at it
-- fixtures.evidence    the `evidence` fixture checks attach what they looked at with
-- fixtures.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
+- fixtures.history     the run history store, drift and notifications
 - fixtures.facts.*     facts, one module per source: AWS services (boto3, read-only), DNS, TLS, HTTP
 """
 
@@ -15,16 +19,18 @@ from fixtures.facts import plugin_modules
 
 # In dependency order: a module imported by an earlier one cannot be assert-rewritten.
 pytest_plugins = [
-    "fixtures.evidence",
+    "fixtures.plugins.evidence",
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",
     "fixtures.report.exports",
-    "fixtures.session",
-    "fixtures.precutover",
-    "fixtures.slow",
-    "fixtures.extra_checks",
+    "fixtures.plugins.session",
+    "fixtures.plugins.precutover",
+    "fixtures.plugins.slow",
+    "fixtures.plugins.extra_checks",
     *plugin_modules(),
+    "fixtures.plugins.resources",
+    "fixtures.plugins.facts",
 ]

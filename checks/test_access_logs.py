@@ -24,8 +24,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.checkmeta import check
-from fixtures.elb_log_delivery import SUPPORTED_ENCRYPTION, account_of, alb_resource_id, log_root
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.arn import account_of, alb_resource_id
+from fixtures.probes.errors import ProbeError
+from fixtures.rules.bucket_policy import PolicyError
+from fixtures.rules.elb_log_delivery import SUPPORTED_ENCRYPTION, delivery_permission, log_root
 
 PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -86,17 +89,27 @@ def test_log_bucket_exists_in_the_albs_region(log_bucket, target, evidence):
     remediation="Add the statement AWS documents: Allow s3:PutObject on arn:aws:s3:::BUCKET/PREFIX/AWSLogs/ACCOUNT/* "
     "to the Region's ELB account or logdelivery.elasticloadbalancing.amazonaws.com.",
 )
-def test_bucket_policy_lets_elb_deliver(log_delivery_permission, intended_log_location, load_balancer, log_bucket, evidence):
+def test_bucket_policy_lets_elb_deliver(log_bucket_policy, intended_log_location, load_balancer, log_bucket, target, evidence):
     root = log_root(intended_log_location.prefix, account_of(load_balancer.arn))
+    # The policy evaluated for each principal AWS documents for the Region and each key ELB writes.
+    where = f"evaluating the bucket policy of {log_bucket.name}"
+    try:
+        permission = delivery_permission(
+            log_bucket_policy, log_bucket.name, intended_log_location.prefix, target.region, load_balancer.arn, datetime.now(timezone.utc)
+        )
+    except PolicyError as error:
+        raise ProbeError(where, str(error)) from None
+    if permission.undetermined is not None:
+        raise ProbeError(where, "; ".join(permission.undetermined.reasons))
     evidence.add("intended location", intended_log_location.as_evidence())
-    evidence.add("bucket policy", log_delivery_permission.policy or "none")
-    evidence.add("evaluation", log_delivery_permission.as_evidence())
-    assert log_delivery_permission.policy is not None, (
+    evidence.add("bucket policy", permission.policy or "none")
+    evidence.add("evaluation", permission.as_evidence())
+    assert permission.policy is not None, (
         f"the log bucket {log_bucket.name} has no bucket policy: ELB log delivery cannot write under {root}"
     )
-    assert log_delivery_permission.granted_to, (
+    assert permission.granted_to, (
         f"the policy of {log_bucket.name} lets no ELB log-delivery principal write every key under {root} "
-        f"(evaluated {', '.join(log_delivery_permission.keys)}); deliveries are denied"
+        f"(evaluated {', '.join(permission.keys)}); deliveries are denied"
     )
 
 

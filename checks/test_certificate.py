@@ -20,11 +20,13 @@ import warnings
 
 import pytest
 
-from fixtures.checkmeta import check
-from fixtures.model import AcmCertificate, Listener
-from fixtures.names import covering_name, is_within, route53_name, same_name
-from fixtures.probes.tls import missing_issuer
-from fixtures.zones import the_public_zone
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.acm import AcmCertificate
+from fixtures.model.elbv2 import Listener
+from fixtures.rules.acm_validation import validation_problems
+from fixtures.rules.certificate_chain import missing_issuer
+from fixtures.rules.names import covering_name, names_lacking, wildcard_certificate_names
+from fixtures.rules.zones import the_public_zone
 
 # CA/Browser Forum baseline requirements and browsers: RSA keys of at least
 # 2048 bits, EC keys on P-256 or larger; EdDSA keys are fixed-size and strong.
@@ -92,7 +94,7 @@ def test_served_chain_verifies_against_the_trust_store(tls_observation, evidence
 )
 def test_server_sends_the_intermediate_certificates(tls_observation, trust_anchors, evidence):
     evidence.add("chain sent", [info.as_evidence() for info in tls_observation.chain])
-    gap = missing_issuer(tls_observation.chain, trust_anchors)
+    gap = missing_issuer([info.certificate() for info in tls_observation.chain], trust_anchors)
     assert gap is None, (
         f"{tls_observation.host} sends {len(tls_observation.chain)} certificate(s) and {gap}; "
         "clients that do not fetch missing intermediates refuse the connection"
@@ -127,8 +129,8 @@ def test_certificate_names_cover_the_host(tls_observation, public_host, evidence
 )
 def test_served_certificate_names_the_domain_and_its_wildcard(tls_observation, target, evidence):
     names = tls_observation.leaf.dns_names
-    wanted = (target.domain, f"*.{target.domain}")
-    missing = [name for name in wanted if not any(same_name(name, present) for present in names)]
+    wanted = wildcard_certificate_names(target.domain)
+    missing = names_lacking(names, wanted)
     evidence.add("names", {"expected": list(wanted), "subject_alternative_names": list(names)})
     assert not missing, (
         f"the certificate {tls_observation.host} serves names {list(names)}; it lacks {missing}"
@@ -253,8 +255,8 @@ def test_listener_certificate_is_amazon_issued_and_in_use(https_listener, acm_ce
 def test_acm_certificate_names_the_domain_and_its_wildcard(https_listener, acm_certificate, target, evidence):
     certificate = _listener_certificate(https_listener, acm_certificate)
     names = (certificate.domain_name, *certificate.subject_alternative_names)
-    wanted = (target.domain, f"*.{target.domain}")
-    missing = [name for name in wanted if not any(same_name(name, present) for present in names)]
+    wanted = wildcard_certificate_names(target.domain)
+    missing = names_lacking(names, wanted)
     evidence.add("names", {"expected": list(wanted), "acm_names": sorted(set(names))})
     assert not missing, f"ACM certificate {certificate.arn} names {sorted(set(names))}; it lacks {missing}"
 
@@ -274,26 +276,7 @@ def test_acm_validations_succeeded_and_their_records_remain(https_listener, acm_
     zone = the_public_zone(public_hosted_zones, target.domain)
     evidence.add("validations", [vars(v) for v in certificate.validations])
     assert certificate.validations, f"ACM certificate {certificate.arn} lists no domain validations"
-    problems: list[str] = []
-    # ACM asks for one CNAME per name, and the same one for DOMAIN and *.DOMAIN.
-    wanted: dict[tuple[str, str, str], list[str]] = {}
-    for validation in certificate.validations:
-        if validation.status != "SUCCESS":
-            problems.append(f"the validation of {validation.domain_name} is {validation.status}")
-        if validation.method != "DNS" or not validation.record_name:
-            problems.append(f"{validation.domain_name} is validated by {validation.method}: renewal waits for a person")
-            continue
-        record = (route53_name(validation.record_name), validation.record_type or "CNAME", route53_name(validation.record_value or ""))
-        wanted.setdefault(record, []).append(validation.domain_name)
-    seen = []
-    for (name, rtype, value), domains in wanted.items():
-        if not is_within(name, zone.name):
-            problems.append(f"the validation {rtype} {name} (for {', '.join(domains)}) lies outside the zone {zone.name}")
-            continue
-        in_zone = sorted({route53_name(v) for r in zone.records_named(name) if r.type == rtype for v in r.values})
-        seen.append({"name": name, "type": rtype, "expected": value, "in_zone": in_zone, "for": domains})
-        if value not in in_zone:
-            problems.append(f"the validation {rtype} {name} -> {value} (for {', '.join(domains)}) is not in zone {zone.id}")
+    problems, seen = validation_problems(certificate.validations, zone)
     evidence.add("validation records in the zone", seen)
     assert not problems, f"ACM certificate {certificate.arn}: " + "; ".join(problems) + "; the next renewal would fail"
 

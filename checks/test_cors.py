@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.facts.cors import CorsSurvey
-from fixtures.origins import Origin
-from fixtures.task_environment import names_origins, origin_findings
+from fixtures.rules.origins import Origin
+from fixtures.rules.task_environment import names_origins, origin_findings
 
 # Listener attributes whose headers make the ALB decide CORS for the application.
 ALB_ALLOW_ORIGIN = "access_control_allow_origin"

@@ -15,8 +15,8 @@ page is a 404 counts as the console refusing a Host.
 
 from __future__ import annotations
 
-from fixtures.checkmeta import check
-from fixtures.debug_signatures import (
+from fixtures.catalogue.checkmeta import check
+from fixtures.rules.debug_signatures import (
     advertises_werkzeug,
     is_console_host_refusal,
     is_debugger_resource,

@@ -14,9 +14,10 @@ token formats, credentials in URLs, high-entropy strings).
 
 from __future__ import annotations
 
-from fixtures.checkmeta import check
-from fixtures.model import Container, EcsService, TaskDefinition
-from fixtures.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.arn import task_definition_family, task_definition_revision
+from fixtures.model.ecs import Container, EcsService, TaskDefinition
+from fixtures.rules.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
 
 
 def _containers(task_definitions: dict[str, TaskDefinition]) -> list[tuple[str, Container]]:
@@ -74,7 +75,7 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
     # The family each service must run, where the target pins it ([aws] backend_task_family ...).
     pinned = {target.backend_service: target.pins.backend_task_family, target.frontend_service: target.pins.frontend_task_family}
     for name, service in sorted(ecs_services.items()):
-        family = service.task_definition.rsplit("/", 1)[-1].rpartition(":")[0]
+        family = task_definition_family(service.task_definition)
         if pinned.get(name) and family != pinned[name]:
             findings.append(f"{name} runs the task definition family {family!r}; the target says {pinned[name]!r}")
             continue
@@ -83,10 +84,10 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
             findings.append(f"{name}'s task definition family has no ACTIVE revision")
             continue
         if service.task_definition != latest:
-            findings.append(f"{name} is set to {_revision(service.task_definition)} while the latest ACTIVE revision is {_revision(latest)}")
-        stale = sorted({_revision(t.task_definition) for t in ecs_tasks.get(name, ()) if t.task_definition != latest})
+            findings.append(f"{name} is set to {task_definition_revision(service.task_definition)} while the latest ACTIVE revision is {task_definition_revision(latest)}")
+        stale = sorted({task_definition_revision(t.task_definition) for t in ecs_tasks.get(name, ()) if t.task_definition != latest})
         if stale:
-            findings.append(f"{name} has tasks running {', '.join(stale)}, not {_revision(latest)}")
+            findings.append(f"{name} has tasks running {', '.join(stale)}, not {task_definition_revision(latest)}")
     assert not findings, "; ".join(findings) + ": a released image or setting is not what runs"
 
 
@@ -178,7 +179,3 @@ def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
         if (where, variable) not in by_name
     ]
     assert not findings, "; ".join(findings) + ": credentials in a task definition are readable by anyone who can describe it"
-
-
-def _revision(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]

@@ -11,10 +11,11 @@ return the zone's name servers.
 
 from __future__ import annotations
 
-from fixtures.checkmeta import check
-from fixtures.model import LoadBalancer, RecordSet
-from fixtures.names import alias_target_name, route53_name
-from fixtures.zones import the_public_zone
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.elbv2 import LoadBalancer
+from fixtures.model.route53 import RecordSet
+from fixtures.model.names import alias_target_name, route53_name
+from fixtures.rules.zones import the_public_zone
 
 # Record types that send a client somewhere.
 ADDRESSING_TYPES = ("A", "AAAA", "CNAME")

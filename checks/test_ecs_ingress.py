@@ -15,10 +15,11 @@ admit the ALB on each of their container ports.
 
 from __future__ import annotations
 
-import ipaddress
-
-from fixtures.checkmeta import check
-from fixtures.model import EcsService, IpPermission, LoadBalancer, SecurityGroup
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.ec2 import SecurityGroup
+from fixtures.model.ecs import EcsService
+from fixtures.model.elbv2 import LoadBalancer
+from fixtures.rules.ingress import admits_a_group_of, is_private_range, other_source_groups
 
 INTERNET_PORTS = {80, 443}
 
@@ -47,17 +48,6 @@ def _rule_table(ecs_services, security_groups, load_balancer: LoadBalancer) -> l
     return rows
 
 
-def _is_private(cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).is_private
-    except ValueError:
-        return False  # not a range we can read: treat it as public, the stricter reading
-
-
-def _from_alb(permission: IpPermission, load_balancer: LoadBalancer) -> bool:
-    return any(group in load_balancer.security_groups for group in permission.source_groups)
-
-
 def _service_findings(ecs_services, security_groups, describe) -> list[str]:
     findings = []
     for group, services, _ports in _service_groups(ecs_services, security_groups):
@@ -81,7 +71,7 @@ def test_services_admit_no_public_address_range(ecs_services, security_groups, l
     findings = _service_findings(
         ecs_services,
         security_groups,
-        lambda p: [f"the range {cidr}" for cidr in (*p.ipv4_ranges, *p.ipv6_ranges) if not _is_private(cidr)],
+        lambda p: [f"the range {cidr}" for cidr in (*p.ipv4_ranges, *p.ipv6_ranges) if not is_private_range(cidr)],
     )
     assert not findings, "; ".join(findings) + ": expected the ALB's security group as the only source"
 
@@ -99,7 +89,7 @@ def test_services_admit_no_private_range_or_prefix_list(ecs_services, security_g
     findings = _service_findings(
         ecs_services,
         security_groups,
-        lambda p: [f"the private range {cidr}" for cidr in (*p.ipv4_ranges, *p.ipv6_ranges) if _is_private(cidr)]
+        lambda p: [f"the private range {cidr}" for cidr in (*p.ipv4_ranges, *p.ipv6_ranges) if is_private_range(cidr)]
         + [f"the prefix list {prefix_list}" for prefix_list in p.prefix_lists],
     )
     assert not findings, "; ".join(findings) + ": anything in that range bypasses the ALB; expected the ALB's security group only"
@@ -119,7 +109,7 @@ def test_services_admit_no_other_security_group(ecs_services, security_groups, l
     findings = _service_findings(
         ecs_services,
         security_groups,
-        lambda p: [f"the security group {g}" for g in p.source_groups if g not in load_balancer.security_groups],
+        lambda p: [f"the security group {g}" for g in other_source_groups(p, load_balancer.security_groups)],
     )
     assert not findings, "; ".join(findings) + f": expected only the ALB's {', '.join(load_balancer.security_groups)}"
 
@@ -140,7 +130,7 @@ def test_alb_is_admitted_only_on_container_ports(ecs_services, security_groups, 
         f"{group.id} ({group.name}) admits the ALB on {permission.ports}; its services listen on tcp {sorted(ports)}"
         for group, _services, ports in groups
         for permission in group.ingress
-        if _from_alb(permission, load_balancer) and not permission.admits_only("tcp", ports)
+        if admits_a_group_of(permission, load_balancer.security_groups) and not permission.admits_only("tcp", ports)
     ]
     assert not findings, "; ".join(findings)
 

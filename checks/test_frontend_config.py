@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.checkmeta import check
-from fixtures.frontend_build import development_address, names_origin, urls_in
+from fixtures.catalogue.checkmeta import check
+from fixtures.rules.frontend_build import development_address, names_origin, urls_in
 from fixtures.probes.errors import ProbeError
 
 MAX_LISTED = 8

@@ -12,10 +12,10 @@ the apex's covering its subdomains, added where the target says it is.
 
 from __future__ import annotations
 
-from fixtures import hsts
-from fixtures.checkmeta import check
-from fixtures.model import Listener
-from fixtures.urls import normalise
+from fixtures.rules import hsts
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.elbv2 import Listener
+from fixtures.rules.urls import normalise
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # An ALB-generated redirect body is a few hundred bytes of boilerplate HTML.

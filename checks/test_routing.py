@@ -8,10 +8,10 @@ the frontend's, and relies on healthy targets behind both.
 from __future__ import annotations
 
 import json
-import re
 
-from fixtures.checkmeta import check
-from fixtures.model import Listener
+from fixtures.catalogue.checkmeta import check
+from fixtures.model.elbv2 import Listener
+from fixtures.rules.routing import rule_for_host
 
 DESIGNED_LISTENER_PORTS = {80, 443}
 
@@ -28,16 +28,6 @@ def _parses_as_json(body: bytes) -> bool:
     except ValueError:
         return False
     return True
-
-
-def host_condition_matches(pattern: str, host: str) -> bool:
-    """An ALB host-header condition value: case-insensitive, `*` any run of characters, `?` exactly one."""
-    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
-    return re.fullmatch(regex, host, re.IGNORECASE) is not None
-
-
-def _priority(rule) -> int:
-    return int(rule.priority) if rule.priority.isdigit() else 1 << 30
 
 
 def _service_target_groups(ecs_services, name: str) -> set[str]:
@@ -75,14 +65,7 @@ def test_api_host_is_forwarded_to_the_backend(listeners, ecs_services, target, e
     for host in target.hosts_of("api"):
         # ALB evaluates rules by priority, lowest first; the first whose host condition matches
         # the host (a wildcard such as *.DOMAIN too) decides for every path.
-        rule = next(
-            (
-                r
-                for r in sorted(https.rules, key=_priority)
-                if not r.path_patterns and any(host_condition_matches(pattern, host) for pattern in r.host_headers)
-            ),
-            None,
-        )
+        rule = rule_for_host(https.rules, host)
         assert rule is not None, f"no 443 rule matches host {host}; api requests fall to the default action"
         forwarded = set(rule.final_action.target_group_arns)
         assert rule.final_action.forwards and forwarded <= backend_groups and forwarded, (
@@ -110,8 +93,8 @@ def test_other_hosts_are_forwarded_to_the_frontend(listeners, ecs_services, targ
         f"expected forward to the {target.frontend_service} target group {sorted(frontend_groups)}"
     )
     for host in target.hosts_of("frontend"):
-        # A frontend host with a rule of its own (www.) must reach the frontend through it.
-        rule = next((r for r in https.rules if host in r.host_headers and not r.path_patterns), None)
+        # A frontend host with a rule of its own (www., or a wildcard ahead of it) must reach the frontend through it.
+        rule = rule_for_host(https.rules, host)
         if rule is not None:
             forwarded = set(rule.final_action.target_group_arns)
             assert rule.final_action.forwards and forwarded and forwarded <= frontend_groups, (

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -24,3 +25,12 @@ def silent_port() -> Iterator[int]:
     """A loopback port that accepts connections and never answers."""
     with SilentServer() as server:
         yield server.port
+
+
+@pytest.fixture
+def sandbox_audit(tmp_path) -> Callable:
+    """`sandbox_audit(*OPTIONS, spec=None, fault=None, timeout=180)`: start the reference deployment,
+    write its target file, audit it with OPTIONS, stop it; returns the AuditRun (tests.sandbox_audit)."""
+    from tests.sandbox_audit import audit_sandbox  # moto and the sandbox: only for the tests that audit one
+
+    return functools.partial(audit_sandbox, tmp_path)

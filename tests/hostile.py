@@ -20,37 +20,6 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-class SilentServer:
-    """Accepts TCP connections and never says a word: a server that hangs, or a TLS
-    handshake that never completes."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.1)
-        self.port = self.socket.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._held.append(self.socket.accept()[0])
-            except OSError:
-                continue
-
-    def __enter__(self) -> SilentServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        for held in self._held:
-            held.close()
-        self.socket.close()
-
-
 # How a hostile server behaves on one accepted connection: it gets the socket and
 # an event set when the server stops (every loop below checks it, so that stopping
 # is prompt), and may return at any time (the connection is then closed).
@@ -59,7 +28,8 @@ Behaviour = Callable[[socket.socket, threading.Event], None]
 
 class HostileServer:
     """Accepts TCP connections on 127.0.0.1 and runs one Behaviour per connection,
-    each in a thread of its own."""
+    each in a thread of its own: the suite's one loopback accept loop (the silent
+    server below, the TLS and HTTP servers of the probes' tests use it too)."""
 
     def __init__(self, behaviour: Behaviour):
         self._behaviour = behaviour
@@ -338,3 +308,11 @@ def set_target_key(target: Path, key: str, value: str) -> None:
     changed, count = re.subn(rf"(?m)^{re.escape(key)} = .*$", lambda _: f"{key} = {value}", text)
     assert count == 1, f"{target} has no single {key} line"
     target.write_text(changed, encoding="utf-8")
+
+
+class SilentServer(HostileServer):
+    """Accepts TCP connections and never says a word: a server that hangs, or a TLS
+    handshake that never completes."""
+
+    def __init__(self):
+        super().__init__(lambda _connection, stopping: stopping.wait())

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fixtures.sandbox.deployment import Sandbox
-from tests.audit_runner import PROJECT, run_audit
+from tests.audit_runner import PROJECT
 from tests.hostile import set_target_key
+from tests.sandbox_audit import running_sandbox
 
 # Generous where the line lands (the poll returns as soon as it does), short where it never can.
 LANDING_BOUND_SECONDS = 20
@@ -46,10 +46,10 @@ def collected(target: Path, *options: str) -> list[str]:
 
 
 def test_the_end_to_end_check_is_opt_in_and_passes_on_the_reference_deployment(tmp_path):
-    with Sandbox() as sandbox:
-        target = with_delivery_bound(sandbox.write_target(tmp_path / "target.toml"), LANDING_BOUND_SECONDS)
+    with running_sandbox(tmp_path) as running:
+        target = with_delivery_bound(running.target, LANDING_BOUND_SECONDS)
         by_default = collected(target, "-m", "access_logs")
-        opted_in = run_audit(tmp_path / "slow", "--target", str(target), "-m", "access_logs", "--run-slow")
+        opted_in = running.audit("-m", "access_logs", "--run-slow", reports="slow")
     assert by_default and not any("test_access_log_delivery" in node for node in by_default)
     assert len(opted_in.checks) == len(by_default) + 1
 
@@ -62,9 +62,9 @@ def test_the_end_to_end_check_is_opt_in_and_passes_on_the_reference_deployment(t
 
 
 def test_the_end_to_end_check_fails_on_logs_disabled_within_its_bound(tmp_path):
-    with Sandbox(fault="logs-disabled") as sandbox:
-        target = with_delivery_bound(sandbox.write_target(tmp_path / "target.toml"), BOUND_SECONDS)
-        run = run_audit(tmp_path / "reports", "--target", str(target), "-m", "slow")
+    with running_sandbox(tmp_path, fault="logs-disabled") as running:
+        with_delivery_bound(running.target, BOUND_SECONDS)
+        run = running.audit("-m", "slow")
     check = delivery_check(run)
     assert check["outcome"] == "failed", check["message"]
     assert f"within {BOUND_SECONDS} s" in check["message"]

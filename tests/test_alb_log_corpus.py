@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.alb_logs import AlbLogLineError, parse_line, request_parts
+from fixtures.rules.alb_logs import AlbLogLineError, parse_line, request_parts
 from fixtures.sandbox.log_noise import noise_lines
 
 CORPUS = Path(__file__).parent / "corpus" / "alb_access_logs.txt"

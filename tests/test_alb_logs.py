@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.alb_logs import FIELDS, REQUIRED_FIELDS, AlbLogLineError, parse_line, tokens
+from fixtures.rules.alb_logs import FIELDS, REQUIRED_FIELDS, AlbLogLineError, parse_line, tokens
 from fixtures.sandbox.access_logs import AccessLogEntry, format_alb_log_line
 
 WHEN = datetime(2026, 3, 1, 12, 34, 56, 789012, tzinfo=timezone.utc)

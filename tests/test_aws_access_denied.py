@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.gate.exit_codes import ExitCode
-from fixtures.sandbox.deployment import Sandbox
-from tests.audit_runner import run_audit
 from tests.aws_proxy import AwsProxy, deny_get_bucket_policy, is_get_bucket_policy
 from tests.hostile import set_target_key
+from tests.sandbox_audit import running_sandbox
 
 
 def test_the_proxy_recognises_get_bucket_policy_only():
@@ -27,10 +26,9 @@ def test_the_proxy_recognises_get_bucket_policy_only():
 
 
 def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_names_the_permission(tmp_path: Path):
-    with Sandbox() as sandbox, AwsProxy(sandbox.endpoint_url, deny_get_bucket_policy) as proxy:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        set_target_key(target, "endpoint_url", f'"{proxy.url}"')
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+    with running_sandbox(tmp_path) as running, AwsProxy(running.sandbox.endpoint_url, deny_get_bucket_policy) as proxy:
+        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
+        run = running.audit()
     assert proxy.faulted, "the audit never asked for the bucket policy"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     assert set(errors) == {"LOG-03"}, run.output[-3000:]

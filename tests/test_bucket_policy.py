@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.bucket_policy import ALLOWED, DENIED, UNDETERMINED, Principal, PolicyError, Request, evaluate
-from fixtures.elb_log_delivery import (
+from fixtures.rules.bucket_policy import ALLOWED, DENIED, UNDETERMINED, Principal, PolicyError, Request, evaluate
+from fixtures.rules.elb_log_delivery import (
     LOG_DELIVERY_SERVICE,
     delivery_context,
     delivery_principals,

@@ -4,10 +4,10 @@ while the checks that do not depend on them still pass."""
 
 from __future__ import annotations
 
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.dns_server import DnsServer
-from tests.audit_runner import AuditRun, run_audit
+from tests.audit_runner import AuditRun
 from tests.hostile import set_target_key
+from tests.sandbox_audit import running_sandbox
 
 # Checks that ask every configured resolver (the others resolve through the first one only).
 EVERY_RESOLVER_CHECKS = {"DNS-03", "DNS-04"}
@@ -21,13 +21,12 @@ def _outcomes(run: AuditRun, prefix: str, plane: str | None = None) -> set[str]:
 def test_a_servfail_resolver_and_a_tls_port_that_never_completes_the_handshake_give_errors_in_time(tmp_path, silent_port):
     """Both hostile endpoints in one audit (one sandbox start instead of two): they
     touch disjoint checks, so each one's verdicts are seen on their own."""
-    with Sandbox() as sandbox, DnsServer({}, mode="servfail") as failing:
-        target = sandbox.write_target(tmp_path / "target.toml")
+    with running_sandbox(tmp_path) as running, DnsServer({}, mode="servfail") as failing:
         # The first resolver works (the HTTP and TLS probes connect through it); the second fails.
-        set_target_key(target, "resolvers", f'["{sandbox.dns.address}", "{failing.address}"]')
-        set_target_key(target, "https_port", str(silent_port))
-        set_target_key(target, "timeout_seconds", "1")
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+        set_target_key(running.target, "resolvers", f'["{running.sandbox.dns.address}", "{failing.address}"]')
+        set_target_key(running.target, "https_port", str(silent_port))
+        set_target_key(running.target, "timeout_seconds", "1")
+        run = running.audit()
     by_id = {(c["id"], c["parameter"]): c for c in run.checks}
 
     dns = {key: c for key, c in by_id.items() if key[0].startswith("DNS")}

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from fixtures.debug_signatures import (
+from fixtures.rules.debug_signatures import (
     CONSOLE_PATH,
     DEBUGGER_RESOURCE_QUERY,
     advertises_werkzeug,
@@ -17,7 +17,7 @@ from fixtures.debug_signatures import (
     mask_debugger_secret,
 )
 from fixtures.facts.debug_pages import probe_debug_pages
-from fixtures.facts.wire import Wire
+from fixtures.probes.wire import Wire
 from fixtures.probes.http import HttpResponse
 from fixtures.sandbox.backend_app import create_backend_app
 from fixtures.sandbox.deployment import Sandbox

@@ -10,29 +10,19 @@ as an operator audits a real deployment.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from fixtures.catalogue import declared_checks
-from fixtures.sandbox.deployment import Sandbox
+from fixtures.catalogue.readme import declared_checks
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import DeploymentSpec, compliant_spec
-from tests.audit_runner import run_audit
-
-
-def audit_sandbox(tmp_path: Path, fault: str | None):
-    with Sandbox(fault=fault) as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        return run_audit(tmp_path / "reports", "--target", str(target))
 
 
 def declared_check_ids() -> set[str]:
     return {meta.id for meta in declared_checks()}
 
 
-def test_the_compliant_deployment_passes_every_check(tmp_path):
-    run = audit_sandbox(tmp_path, None)
+def test_the_compliant_deployment_passes_every_check(sandbox_audit):
+    run = sandbox_audit()
     not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
     assert not not_passed, f"{not_passed}\n{run.output[-3000:]}"
     assert run.exit_code == 0, run.output[-3000:]
@@ -50,13 +40,11 @@ def spec_with_traps(names) -> DeploymentSpec:
     return spec
 
 
-def test_every_trap_at_once_passes_every_check(tmp_path):
+def test_every_trap_at_once_passes_every_check(sandbox_audit):
     # The traps change disjoint parts of the deployment (the next test holds them to
     # that), so one deployment carrying all of them audits each: one sandbox instead of
     # one per trap keeps the matrix's run time (`--sandbox-fault TRAP` audits one alone).
-    with Sandbox(spec_with_traps(TRAP_NAMES)) as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+    run = sandbox_audit(spec=spec_with_traps(TRAP_NAMES))
     not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
     assert not not_passed, f"under the traps {TRAP_NAMES}: {not_passed}\n{run.output[-3000:]}"
     assert run.exit_code == 0, run.output[-3000:]
@@ -80,9 +68,9 @@ def test_the_catalogue_has_traps_and_every_new_entry_names_its_source():
 
 
 @pytest.mark.parametrize("fault", FAULT_NAMES)
-def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
+def test_each_fault_fails_exactly_its_declared_checks(sandbox_audit, fault):
     expected = FAULTS[fault]
-    run = audit_sandbox(tmp_path, fault)
+    run = sandbox_audit(fault=fault)
     assert run.ids_with("error") == set(expected.unverifiable), f"errors under {fault}:\n{run.why('error')[:6000]}"
     own = {check["id"] for check in run.checks if check["requirement"] == expected.requirement and check["outcome"] == "failed"}
     assert own == set(expected.detected_by), run.output[-3000:]

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.catalogue import declared_checks
+from fixtures.catalogue.readme import declared_checks
 from fixtures.gate.exit_codes import ExitCode
 from fixtures.gate.threshold import decide
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
 from tests.audit_runner import PROJECT, run_audit
 from tests.hostile import closed_port, set_target_key
 from tests.interrupted_run import HAS_PROC, interrupt_audit
+from tests.sandbox_audit import running_sandbox
 
 FAULT = "redirect-temporary"
 REDIRECT = ("-m", "https_redirect")
@@ -32,8 +32,8 @@ REDIRECT = ("-m", "https_redirect")
 
 @pytest.fixture(scope="module")
 def faulty_target(tmp_path_factory) -> Path:
-    with Sandbox(fault=FAULT) as sandbox:
-        yield sandbox.write_target(tmp_path_factory.mktemp("sandbox") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), fault=FAULT) as running:
+        yield running.target
 
 
 @pytest.fixture(scope="module")

@@ -16,23 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.spec import compliant_spec
 from tests.audit_runner import PROJECT, run_audit
+from tests.test_target import MINIMAL
+from tests.sandbox_audit import running_sandbox
 
 EXAMPLE = PROJECT / "examples" / "checks"
 HOSTS = {"cloudproject.test", "api.cloudproject.test", "www.cloudproject.test"}
-
-MINIMAL_TARGET = """
-[site]
-domain = "example.org"
-
-[aws]
-region = "eu-west-1"
-alb_name = "web-alb"
-cluster = "web"
-"""
-
 
 def _xhd(run) -> dict[str, str]:
     return {check["parameter"]: check["outcome"] for check in run.checks if check["id"] == "XHD-01"}
@@ -41,8 +31,8 @@ def _xhd(run) -> dict[str, str]:
 @pytest.fixture(scope="class")
 def target_file(tmp_path_factory):
     """One reference deployment for the class (torn down before the variant below starts its own)."""
-    with Sandbox() as sandbox:
-        yield sandbox.write_target(tmp_path_factory.mktemp("sandbox") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running.target
 
 
 class TestOnTheReferenceDeployment:
@@ -68,12 +58,10 @@ class TestOnTheReferenceDeployment:
         assert _xhd(run) == {host: "passed" for host in HOSTS}
 
 
-def test_on_a_deployment_without_the_header_the_team_check_fails(tmp_path):
+def test_on_a_deployment_without_the_header_the_team_check_fails(sandbox_audit):
     spec = compliant_spec()
     spec = replace(spec, edge_headers=replace(spec.edge_headers, x_content_type_options=None))
-    with Sandbox(spec) as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        run = run_audit(tmp_path / "reports", "--target", str(target), "--extra-checks", str(EXAMPLE), "-m", "security_headers")
+    run = sandbox_audit("--extra-checks", str(EXAMPLE), "-m", "security_headers", spec=spec)
     assert run.exit_code == pytest.ExitCode.TESTS_FAILED, run.output[-3000:]
     assert _xhd(run) == {host: "failed" for host in HOSTS}
     failed = next(check for check in run.checks if check["outcome"] == "failed")
@@ -86,7 +74,7 @@ def test_on_a_deployment_without_the_header_the_team_check_fails(tmp_path):
 def _collect(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
     """Collection only, against a target file (no deployment is needed to collect)."""
     target = tmp_path / "target.toml"
-    target.write_text(MINIMAL_TARGET, encoding="utf-8")
+    target.write_text(MINIMAL, encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "checks", "--co", "-q", "--target", str(target), "--report-dir", str(tmp_path / "r"), *options],
         cwd=PROJECT,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.catalogue import declared_checks
-from fixtures.frameworks import FSBP, FrameworkRulesError, framework_rules, parse_rules
+from fixtures.catalogue.readme import declared_checks
+from fixtures.catalogue.frameworks import FSBP, FrameworkRulesError, framework_rules, parse_rules
 
 
 def all_checks():

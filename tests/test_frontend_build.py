@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.frontend_build import (
+from fixtures.rules.frontend_build import (
     development_address,
     names_origin,
     same_site_script_paths,

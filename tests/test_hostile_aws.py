@@ -22,14 +22,15 @@ from fixtures.target import load_target
 from tests.audit_runner import run_audit
 from tests.aws_proxy import AwsProxy
 from tests.hostile import set_target_key
+from tests.sandbox_audit import running_sandbox
 
 SLACK = 1.5  # seconds of scheduling on a loaded 2-core machine, beyond the bound itself
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    with Sandbox() as running:
-        yield running, running.write_target(tmp_path_factory.mktemp("hostile-aws") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("hostile-aws")) as running:
+        yield running.sandbox, running.target
 
 
 def reader_through(proxy: AwsProxy, target_file: Path) -> AwsReader:

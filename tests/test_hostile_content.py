@@ -17,10 +17,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from fixtures.report.caps import MAX_STRING_CHARS
-from fixtures.sandbox.deployment import Sandbox
-from tests.audit_runner import AuditRun, run_audit
+from tests.audit_runner import AuditRun
 from tests.hostile import set_target_key
 from tests.hostile_content import RawAnswerServer, raw_response, sandbox_certificate
+from tests.sandbox_audit import running_sandbox
 
 LONG_VALUE = b"v" * 60000  # http.client reads header lines up to 64 KiB
 ESCAPE_SEQUENCE = b"\x1b[2J\x1b]0;pwned\x07"  # clear the screen, set the window title
@@ -36,14 +36,13 @@ AUDIT_BOUND_SECONDS = 240
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
     directory = tmp_path_factory.mktemp("hostile-content")
-    with Sandbox() as sandbox:
-        target = sandbox.write_target(directory / "target.toml")
-        chain, key = sandbox_certificate(sandbox.ca_bundle)
+    with running_sandbox(directory) as running:
+        chain, key = sandbox_certificate(running.sandbox.ca_bundle)
         answer = raw_response(b"200 OK", HOSTILE_HEADERS, HOSTILE_BODY)
         with RawAnswerServer(answer, cert_chain=chain, key=key) as server:
-            set_target_key(target, "http_port", str(server.http_port))
-            set_target_key(target, "https_port", str(server.https_port))
-            return run_audit(directory / "reports", "--target", str(target), "-m", "wire", "-rA", timeout=AUDIT_BOUND_SECONDS)
+            set_target_key(running.target, "http_port", str(server.http_port))
+            set_target_key(running.target, "https_port", str(server.https_port))
+            return running.audit("-m", "wire", "-rA", timeout=AUDIT_BOUND_SECONDS)
 
 
 def _strict_json(data: bytes) -> dict:

@@ -25,6 +25,7 @@ from fixtures.sandbox.control_plane import sandbox_client
 from fixtures.sandbox.deployment import Sandbox
 from fixtures.target import load_target
 from tests.audit_runner import run_audit
+from tests.sandbox_audit import running_sandbox
 
 LOG_06 = ("-k", "test_access_logs_are_landing")
 AUDIT_BOUND_SECONDS = 60  # one LOG-06 audit: pytest start-up, a few calls, one bounded read
@@ -32,8 +33,8 @@ AUDIT_BOUND_SECONDS = 60  # one LOG-06 audit: pytest start-up, a few calls, one 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
-    with Sandbox() as sandbox:
-        yield sandbox, sandbox.write_target(tmp_path_factory.mktemp("hostile-logs") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("hostile-logs")) as running:
+        yield running.sandbox, running.target
 
 
 def newest_key(sandbox: Sandbox, when: datetime, tag: str) -> str:

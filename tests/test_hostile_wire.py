@@ -21,10 +21,9 @@ from fixtures.probes import dns, http, tcp, tls
 from fixtures.probes.deadline import http_exchange_bound
 from fixtures.probes.endpoints import Endpoints
 from fixtures.probes.errors import ProbeError
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.pki import LeafOptions, make_pki
 from fixtures.target import Resolver
-from tests.audit_runner import run_audit
+from tests.sandbox_audit import running_sandbox
 from tests.test_tls_probe import TlsServer
 from tests.hostile import (
     FullBacklog,
@@ -292,12 +291,11 @@ HSTS_WIRE_CHECKS = ("RDR-08", "RDR-09")
 
 
 def test_an_audit_whose_https_endpoint_never_speaks_pays_about_one_timeout(tmp_path):
-    with Sandbox() as sandbox, SilentServer() as silent:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        set_target_key(target, "https_port", str(silent.port))
-        set_target_key(target, "timeout_seconds", str(AUDIT_TIMEOUT))
+    with running_sandbox(tmp_path) as running, SilentServer() as silent:
+        set_target_key(running.target, "https_port", str(silent.port))
+        set_target_key(running.target, "timeout_seconds", str(AUDIT_TIMEOUT))
         started = time.monotonic()
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+        run = running.audit()
         wall = time.monotonic() - started
     # Every wire check that reads an HTTPS answer: the HSTS checks (RDR-08/09) too, the redirect's own do not.
     over_https = [

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import hsts
-
-
+from fixtures.rules import hsts
 def test_a_year_with_subdomains_parses():
     policy = hsts.parse("max-age=31536000; includeSubDomains; preload")
     assert (policy.max_age, policy.include_subdomains, policy.preload) == (31536000, True, True)

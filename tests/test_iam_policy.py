@@ -16,7 +16,7 @@ audit's recorded operations must equal the table the policy is generated from
 (test below), so an action missing from the policy would be an operation
 missing from the table. moto 5.2.6 asks S3 callers for `s3:<operation name>`
 (`s3:ListObjectsV2`), which no AWS policy grants; the sandbox has it ask for
-the IAM action AWS asks for (fixtures/sandbox/moto_s3_iam.py), which also
+the IAM action AWS asks for (fixtures/sandbox/moto_patches.py), which also
 enforces GetPublicAccessBlock and GetBucketEncryption, unenforced before.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.iam_policy import POLICY_FILE, policy_document, render
+from fixtures.probes.iam_policy import POLICY_FILE, policy_document, render
 from fixtures.probes.aws import AwsReader, call_bound_seconds
 from fixtures.probes.aws_operations import AUDIT_OPERATIONS, READ_ONLY_PREFIXES, iam_actions
 from fixtures.probes.errors import ProbeError
@@ -48,7 +48,7 @@ def minus(action: str) -> str:
 
 
 def test_the_policy_file_is_generated_from_the_readers_table():
-    assert POLICY_FILE.read_text(encoding="utf-8") == render(), "run: python -m fixtures.iam_policy"
+    assert POLICY_FILE.read_text(encoding="utf-8") == render(), "run: python -m fixtures.probes.iam_policy"
     assert json.loads(POLICY_FILE.read_text(encoding="utf-8")) == policy_document()
 
 

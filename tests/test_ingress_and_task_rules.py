@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from fixtures.model import IpPermission
+from fixtures.model.ec2 import IpPermission
 from fixtures.probes import tcp
 from fixtures.sandbox.tcp_relay import TcpRelay
-from fixtures.task_environment import debug_effect, holds_literal_secret, names_a_secret
+from fixtures.rules.task_environment import debug_effect, holds_literal_secret, names_a_secret
 from tests.hostile import closed_port
 
 

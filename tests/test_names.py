@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.names import (
-    alias_target_name,
-    certificate_name_matches,
-    covering_name,
-    is_within,
-    route53_name,
-    same_name,
-    to_ascii,
-)
+from fixtures.model.names import alias_target_name, route53_name, same_name, to_ascii
+
+from fixtures.rules.names import certificate_name_matches, covering_name, is_within
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.origins import (
+from fixtures.rules.origins import (
     DEV_SERVER_PORTS,
     HOSTILE_KINDS,
     Origin,

@@ -10,16 +10,16 @@ import time
 import xml.etree.ElementTree as ET
 
 from fixtures.gate.exit_codes import ExitCode
-from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import PROJECT
+from tests.sandbox_audit import running_sandbox
 
 BOUND_SECONDS = 120  # a whole audit on a busy machine; a hang is killed and fails the test
 
 
 def test_an_audit_whose_terminal_pipe_is_closed_finishes_with_its_reports(tmp_path):
     report_dir = tmp_path / "reports"
-    with Sandbox(fault="redirect-temporary") as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
+    with running_sandbox(tmp_path, fault="redirect-temporary") as running:
+        target = running.target
         child = subprocess.Popen(
             [sys.executable, "-m", "pytest", "checks", "-q", "--target", str(target), "--report-dir", str(report_dir)],
             cwd=PROJECT,

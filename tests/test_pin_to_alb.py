@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fixtures.precutover import SKIP_REASON
-from fixtures.sandbox.deployment import Sandbox
+from fixtures.plugins.precutover import SKIP_REASON
 from fixtures.sandbox.spec import NO_RECORD, compliant_spec
-from tests.audit_runner import run_audit
+from tests.sandbox_audit import running_sandbox
 
 
 def _not_cut_over():
@@ -23,10 +22,9 @@ def _not_cut_over():
 
 
 def test_pinned_audit_of_an_alb_that_dns_does_not_reach_yet(tmp_path):
-    with Sandbox(_not_cut_over()) as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        pinned = run_audit(tmp_path / "pinned", "--target", str(target), "--pin-to-alb")
-        public = run_audit(tmp_path / "public", "--target", str(target), "-m", "https_redirect and wire")
+    with running_sandbox(tmp_path, _not_cut_over()) as running:
+        pinned = running.audit("--pin-to-alb", reports="pinned")
+        public = running.audit("-m", "https_redirect and wire", reports="public")
 
     dns_checks = [c for c in pinned.checks if c["requirement"] == "dns-alias"]
     assert dns_checks and all(c["outcome"] == "skipped" for c in dns_checks), dns_checks

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from fixtures.probes import dns, http
 from fixtures.probes.aws import MAX_PAGES, AwsReader
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.pki import LeafOptions, make_pki
+from tests.hostile import HostileServer
 from fixtures.target import Resolver, parse_target
 from tests.hostile import closed_port
 
@@ -50,20 +50,15 @@ def test_https_connects_to_the_address_but_speaks_for_the_host_name(tmp_path: Pa
         seen["sni"] = name  # returning None lets the handshake go on
 
     context.sni_callback = remember_sni
-    server = socket.create_server(("127.0.0.1", 0))
 
-    def serve_once():
-        connection, _ = server.accept()
+    def serve(connection, _stopping):
         with context.wrap_socket(connection, server_side=True) as tls:
             seen["request"] = tls.recv(4096).decode()
             tls.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
 
-    thread = threading.Thread(target=serve_once, daemon=True)
-    thread.start()
-    port = server.getsockname()[1]
-    exchange = http.fetch(request("https", port, path="/x?y=1"), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
-    thread.join(2)
-    server.close()
+    with HostileServer(serve) as server:
+        port = server.port
+        exchange = http.fetch(request("https", port, path="/x?y=1"), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
     assert exchange.response.status == 204
     assert seen["sni"] == "api.cloudproject.test"
     assert f"Host: api.cloudproject.test:{port}" in seen["request"]
@@ -75,33 +70,25 @@ def test_a_certificate_for_another_name_fails_verification(tmp_path: Path):
     files = make_pki(LeafOptions(names=("other.test",))).write(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(files.cert_chain, files.key)
-    server = socket.create_server(("127.0.0.1", 0))
 
-    def serve_once():
-        connection, _ = server.accept()
+    def serve(connection, _stopping):
         try:
             context.wrap_socket(connection, server_side=True).close()
         except (ssl.SSLError, OSError):
             connection.close()
 
-    threading.Thread(target=serve_once, daemon=True).start()
-    with pytest.raises(ProbeError, match="TLS failed"):
-        http.fetch(request("https", server.getsockname()[1]), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
-    server.close()
+    with HostileServer(serve) as server, pytest.raises(ProbeError, match="TLS failed"):
+        http.fetch(request("https", server.port), timeout=2, max_body_bytes=1024, ca_bundle=str(files.ca_bundle))
 
 
 def test_bodies_are_capped():
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve_once():
-        connection, _ = server.accept()
+    def serve(connection, _stopping):
         connection.recv(4096)
         connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000)
         connection.close()
 
-    threading.Thread(target=serve_once, daemon=True).start()
-    exchange = http.fetch(request("http", server.getsockname()[1]), timeout=2, max_body_bytes=2048)
-    server.close()
+    with HostileServer(serve) as server:
+        exchange = http.fetch(request("http", server.port), timeout=2, max_body_bytes=2048)
     assert exchange.response.truncated and len(exchange.response.body) == 2048
 
 

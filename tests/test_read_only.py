@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from fixtures.probes.aws import AwsReader
 from fixtures.probes.aws_operations import AUDIT_OPERATIONS, READ_ONLY_PREFIXES
 from fixtures.probes.errors import ProbeError
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.target import Target
-from tests.audit_runner import run_audit
 from tests.hostile import closed_port
 
 CANARY = "edgeproof-canary-parameter-value"
@@ -48,9 +45,8 @@ def test_the_recorder_sees_operations_made_past_the_reader_and_keeps_no_paramete
     assert CANARY not in json.dumps(reader.stats())
 
 
-def test_every_operation_of_a_full_audit_is_a_read_of_the_table(tmp_path: Path):
-    with Sandbox() as sandbox:
-        run = run_audit(tmp_path / "reports", "--target", str(sandbox.write_target(tmp_path / "target.toml")))
+def test_every_operation_of_a_full_audit_is_a_read_of_the_table(sandbox_audit):
+    run = sandbox_audit()
     assert run.report["summary"]["verdict"] == "compliant", run.output[-3000:]
     stats = run.report["stats"]
     operations = stats["aws_operations"]

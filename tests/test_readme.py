@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures import fact_catalogue
-from fixtures.catalogue import END, START, markdown
+from fixtures.catalogue import facts as fact_catalogue
+from fixtures.catalogue.readme import END, START, markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

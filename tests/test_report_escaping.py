@@ -19,10 +19,9 @@ from dataclasses import replace
 import pytest
 from markupsafe import escape
 
-from fixtures.sandbox.deployment import Sandbox
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import compliant_spec
-from tests.audit_runner import run_audit
+from tests.sandbox_audit import audit_sandbox
 
 HEADER_SCRIPT = "<script>window.__edgeproof_pwned=1</script>"
 # The first tag of the Werkzeug debugger's own pages (werkzeug/debug/tbtools.py).
@@ -47,9 +46,7 @@ def hostile_run(tmp_path_factory):
             alb_response_header_attributes=(("routing.http.response.access_control_expose_headers.header_value", HEADER_SCRIPT),),
         ),
     )
-    with Sandbox(spec) as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        return run_audit(tmp_path / "reports", "--target", str(target), "-k", "cors or debug_pages")
+    return audit_sandbox(tmp_path, "-k", "cors or debug_pages", spec=spec)
 
 
 def test_a_servers_script_header_and_body_are_shown_as_text(hostile_run):

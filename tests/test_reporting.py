@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFTEST = '''
 import pytest
 
-pytest_plugins = ["fixtures.report.plugin", "fixtures.evidence"]
+pytest_plugins = ["fixtures.report.plugin", "fixtures.plugins.evidence"]
 
 
 def report_context(config):
@@ -37,7 +37,7 @@ def report_context(config):
 
 
 def pytest_configure(config):
-    from fixtures.checkmeta import marker_lines
+    from fixtures.catalogue.checkmeta import marker_lines
 
     for line in marker_lines():
         config.addinivalue_line("markers", line)
@@ -58,7 +58,7 @@ def count_api_calls(pytestconfig):
 CHECKS = '''
 import pytest
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 from fixtures.probes.errors import ProbeError
 
 COMMON = dict(severity="high", remediation="Fix the listener: see the runbook.")

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from fixtures.gate.exit_codes import ExitCode
-from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import run_audit
 from tests.hostile import SilentServer, closed_port, set_target_key
+from tests.sandbox_audit import running_sandbox
 
 
 def test_an_unreachable_aws_endpoint_errors_the_control_plane_checks_and_the_wire_checks_still_run(tmp_path):
-    with Sandbox() as sandbox:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        set_target_key(target, "endpoint_url", f'"http://127.0.0.1:{closed_port()}"')
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+    with running_sandbox(tmp_path) as running:
+        set_target_key(running.target, "endpoint_url", f'"http://127.0.0.1:{closed_port()}"')
+        run = running.audit()
     by_plane: dict[str, set[str]] = {}
     for check in run.checks:
         by_plane.setdefault(check["plane"], set()).add(check["outcome"])
@@ -26,12 +25,11 @@ def test_an_unreachable_aws_endpoint_errors_the_control_plane_checks_and_the_wir
 
 
 def test_a_port_that_accepts_and_never_answers_errors_within_the_timeout(tmp_path):
-    with Sandbox() as sandbox, SilentServer() as silent:
-        target = sandbox.write_target(tmp_path / "target.toml")
-        set_target_key(target, "http_port", str(silent.port))
-        set_target_key(target, "https_port", str(silent.port))
-        set_target_key(target, "timeout_seconds", "1")
-        run = run_audit(tmp_path / "reports", "--target", str(target))
+    with running_sandbox(tmp_path) as running, SilentServer() as silent:
+        set_target_key(running.target, "http_port", str(silent.port))
+        set_target_key(running.target, "https_port", str(silent.port))
+        set_target_key(running.target, "timeout_seconds", "1")
+        run = running.audit()
     wire = [check for check in run.checks if check["plane"] == "wire"]
     assert wire and {check["outcome"] for check in wire} == {"error"}
     assert all("no answer within 1s" in check["message"] for check in wire), [c["message"] for c in wire]

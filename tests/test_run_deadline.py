@@ -16,17 +16,17 @@ import pytest
 
 from fixtures.gate.exit_codes import ExitCode
 from fixtures.runtime.deadline import GRACE_SECONDS
-from fixtures.sandbox.deployment import Sandbox
 from tests.audit_runner import PROJECT, run_audit
 from tests.hostile import SilentServer, set_target_key
+from tests.sandbox_audit import running_sandbox
 
 DEADLINE_MESSAGE = "RunDeadlineReached: run deadline reached after"
 
 
 @pytest.fixture(scope="module")
 def compliant_target(tmp_path_factory) -> Path:
-    with Sandbox() as sandbox:
-        yield sandbox.write_target(tmp_path_factory.mktemp("sandbox") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running.target
 
 
 def test_checks_set_up_after_the_deadline_end_as_errors_and_the_reports_are_written(tmp_path, compliant_target):
@@ -62,11 +62,11 @@ def test_a_check_blocked_on_a_silent_endpoint_ends_at_the_deadline_not_at_its_ti
 
 # A tiny project whose checks misbehave on purpose: no sandbox needed.
 CONFTEST = """
-pytest_plugins = ["fixtures.evidence", "fixtures.report.plugin", "fixtures.runtime.plugin", "fixtures.gate.plugin"]
+pytest_plugins = ["fixtures.plugins.evidence", "fixtures.report.plugin", "fixtures.runtime.plugin", "fixtures.gate.plugin"]
 
 
 def pytest_configure(config):
-    from fixtures.checkmeta import marker_lines
+    from fixtures.catalogue.checkmeta import marker_lines
 
     for line in marker_lines():
         config.addinivalue_line("markers", line)
@@ -75,7 +75,7 @@ def pytest_configure(config):
 CHECKS = """
 import time
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 
 COMMON = dict(requirement="routing", plane="wire", severity="high", remediation="none")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.sandbox.alb_standin import Reply, with_listener_response_headers
+from fixtures.sandbox.alb_behaviour import with_listener_response_headers
+from fixtures.sandbox.alb_http import Reply
 from fixtures.sandbox.backend_app import create_backend_app
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import (

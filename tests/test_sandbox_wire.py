@@ -749,3 +749,19 @@ def _closed_by_peer(sock: socket.socket) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_the_moto_patches_were_written_for_the_moto_installed_and_the_one_pyproject_holds():
+    """fixtures.sandbox.moto_patches touches moto's internals: a moto outside its versions is a reason to reread it."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    from fixtures.sandbox.moto_patches import MOTO_VERSIONS
+
+    assert version("moto") in SpecifierSet(MOTO_VERSIONS)
+    pyproject = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    held = next(Requirement(line) for line in pyproject["project"]["dependencies"] if Requirement(line).name == "moto")
+    assert held.specifier == SpecifierSet(MOTO_VERSIONS), f"pyproject.toml holds moto to {held.specifier}; the patches name {MOTO_VERSIONS}"

@@ -182,7 +182,7 @@ def test_the_run_makes_every_aws_client_before_the_fact_threads_need_one(tmp_pat
     # every client, on the main thread; a fact thread only ever gets a made one.
     import threading
 
-    from fixtures.facts.resources import TargetResources
+    from fixtures.plugins.resources import TargetResources
     from fixtures.probes.aws_operations import AUDIT_OPERATIONS
     from fixtures.target import load_target
 

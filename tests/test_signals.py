@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.gate.exit_codes import ExitCode
-from fixtures.sandbox.deployment import Sandbox
 from tests.interrupted_run import HAS_PROC, InterruptedRun, interrupt_audit
+from tests.sandbox_audit import running_sandbox
 
 pytestmark = pytest.mark.skipif(not HAS_PROC, reason="counts leftover processes and ports through /proc (Linux)")
 
@@ -37,8 +37,8 @@ OTHER = {signal.SIGTERM: signal.SIGINT, signal.SIGINT: signal.SIGTERM}
 
 @pytest.fixture(scope="module")
 def compliant_target(tmp_path_factory) -> Path:
-    with Sandbox() as sandbox:
-        yield sandbox.write_target(tmp_path_factory.mktemp("sandbox") / "target.toml")
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running.target
 
 
 def assert_ended_cleanly(run: InterruptedRun, signal_name: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.sandbox.faults import deployment as faults
-from fixtures.task_environment import holds_literal_secret, names_origins, origin_findings, secret_kinds_by_value
+from fixtures.rules.task_environment import holds_literal_secret, names_origins, origin_findings, secret_kinds_by_value
 
 ALLOWED = ("https://cloudproject.test", "https://api.cloudproject.test")
 

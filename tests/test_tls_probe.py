@@ -17,12 +17,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from fixtures.facts.wire import Wire
+from fixtures.probes.wire import Wire
 from fixtures.probes import tls
 from fixtures.probes.errors import ProbeError
-from fixtures.sandbox.alb_standin import tls_context_for_policy
+from fixtures.rules.certificate_chain import missing_issuer
+from fixtures.sandbox.alb_behaviour import tls_context_for_policy
 from fixtures.sandbox.pki import LeafOptions, PkiFiles, make_pki
 from fixtures.target import parse_target
+from tests.hostile import HostileServer
 
 DOMAIN = "cloudproject.test"
 NAMES = (DOMAIN, f"*.{DOMAIN}")
@@ -108,45 +110,33 @@ def _chain(*pems: bytes) -> tuple[tls.CertificateInfo, ...]:
 def test_a_chain_is_complete_when_it_reaches_a_trust_anchor_or_a_root():
     pki = make_pki(LeafOptions(NAMES))
     anchors = (x509.load_pem_x509_certificate(pki.root_cert_pem),)
-    assert tls.missing_issuer(_chain(pki.leaf_cert_pem, pki.intermediate_cert_pem), anchors) is None
+    assert missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem, pki.intermediate_cert_pem)], anchors) is None
     # A self-made root sent with its leaf is complete (whether it is trusted is another question).
     untrusted = make_pki(LeafOptions(NAMES, issuer="untrusted"))
-    assert tls.missing_issuer(_chain(untrusted.leaf_cert_pem, untrusted.untrusted_root_pem), anchors) is None
+    assert missing_issuer([info.certificate() for info in _chain(untrusted.leaf_cert_pem, untrusted.untrusted_root_pem)], anchors) is None
 
 
 def test_a_leaf_sent_without_its_intermediate_is_incomplete():
     pki = make_pki(LeafOptions(NAMES))
     anchors = (x509.load_pem_x509_certificate(pki.root_cert_pem),)
-    gap = tls.missing_issuer(_chain(pki.leaf_cert_pem), anchors)
+    gap = missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem)], anchors)
     assert gap is not None and "Intermediate CA" in gap and "was not sent" in gap
     # An intermediate of another hierarchy does not fill the gap: names and signature must match.
     other = make_pki(LeafOptions(NAMES))
-    assert tls.missing_issuer(_chain(pki.leaf_cert_pem, other.intermediate_cert_pem), anchors) is not None
+    assert missing_issuer([info.certificate() for info in _chain(pki.leaf_cert_pem, other.intermediate_cert_pem)], anchors) is not None
 
 
 # --- handshakes against a local server --------------------------------------------------
 
 
-class TlsServer:
+class TlsServer(HostileServer):
     """Serves one certificate chain on 127.0.0.1 with an ALB security policy's protocols."""
 
     def __init__(self, files: PkiFiles, policy: str = MODERN):
         self.context = tls_context_for_policy(policy, files.cert_chain, files.key)
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.1)
-        self.port = self.socket.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        super().__init__(self._answer)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
-
-    def _answer(self, connection: socket.socket) -> None:
+    def _answer(self, connection: socket.socket, _stopping: threading.Event) -> None:
         connection.settimeout(TIMEOUT)
         try:
             with self.context.wrap_socket(connection, server_side=True) as secured:
@@ -155,15 +145,6 @@ class TlsServer:
                     secured.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
         except OSError:
             connection.close()  # refused handshakes are the point of several tests
-
-    def __enter__(self) -> TlsServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.socket.close()
 
 
 def _observe(files: PkiFiles, policy: str = MODERN, host: str = f"api.{DOMAIN}") -> tls.TlsObservation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.urls import normalise
+from fixtures.rules.urls import normalise
 
 
 @pytest.mark.parametrize(

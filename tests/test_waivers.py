@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from fixtures.catalogue import declared_checks
+from fixtures.catalogue.readme import declared_checks
 from fixtures.gate import waiver_plugin
 from fixtures.gate.waivers import WaiverError, apply_waivers, load_waivers, waiver_summary
 from fixtures.report import html_report

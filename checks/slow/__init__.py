@@ -1,4 +1,4 @@
-"""Opt-in checks that wait on something slow; run with --run-slow or -m slow (fixtures/slow.py).
+"""Opt-in checks that wait on something slow; run with --run-slow or -m slow (fixtures/plugins/slow.py).
 
 They are kept out of the default run, and so out of the detection matrix and
 the README's generated catalogue (both cover the default run); each has its

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.checkmeta import check
+from fixtures.catalogue.checkmeta import check
 
 
 @pytest.mark.slow
