@@ -125,24 +125,30 @@ def test_host_resolves_to_the_alb_through_every_resolver(alias_resolution, evide
 
 @check(
     id="DNS-04",
-    title="Resolvers return the hosted zone's name servers for the domain",
+    title="The parent zone delegates the domain to the hosted zone's name servers, and resolvers return them",
     requirement="dns-alias",
     plane="across",
     severity="high",
     remediation="At the registrar, set the domain's name servers to exactly the hosted zone's four (the move from the old DNS host must be complete).",
 )
-def test_resolvers_return_the_hosted_zone_name_servers(domain_ns_answers, public_hosted_zones, target, evidence):
+def test_the_domain_is_delegated_to_the_hosted_zone_name_servers(
+    domain_delegation, domain_ns_answers, public_hosted_zones, target, evidence
+):
     zone = the_public_zone(public_hosted_zones, target.domain)
     expected = sorted({route53_name(server) for server in zone.name_servers})
     evidence.add("hosted zone delegation set", expected)
-    evidence.add("NS answers", [answer.as_evidence() for answer in domain_ns_answers])
+    # What the registrar set is what the parent zone's servers hold; a recursive
+    # resolver answers with the zone's own NS records instead (RFC 2181 5.4.1), so
+    # it can look right while half the internet still asks the old DNS host.
+    evidence.add("delegation held by the parent zone", [answer.as_evidence() for answer in domain_delegation])
+    evidence.add("NS answers of the resolvers", [answer.as_evidence() for answer in domain_ns_answers])
     assert expected, f"the hosted zone {zone.id} reports no delegation set"
     problems = []
-    for answer in domain_ns_answers:
+    for answer in (*domain_delegation, *domain_ns_answers):
         observed = sorted({route53_name(value) for value in answer.values})
         if observed != expected:
             extra, missing = sorted(set(observed) - set(expected)), sorted(set(expected) - set(observed))
             problems.append(f"via {answer.resolver}: {answer.status} {observed} (not the zone's: {extra}; missing: {missing})")
     assert not problems, (
-        f"the name servers resolvers return for {target.domain} are not the hosted zone's {expected}: " + "; ".join(problems)
+        f"the name servers {target.domain} is delegated to are not the hosted zone's {expected}: " + "; ".join(problems)
     )
