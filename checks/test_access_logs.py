@@ -197,4 +197,4 @@ def test_access_logs_are_landing(newest_access_log, log_bucket, access_log_setti
     evidence.add("lines of this ALB", len(ours))
     foreign = sorted({line.elb for line in newest_access_log.parsed if line.elb != own})
     assert not foreign, f"{newest.key} holds lines of {', '.join(foreign)}, not of this ALB {own}"
-    assert ours, f"{newest.key} holds no access-log line of {own}: " + "; ".join(newest_access_log.errors[:3])
+    assert ours, f"{newest.key} is not ALB access-log lines of {own}: " + "; ".join(newest_access_log.errors[:3])
