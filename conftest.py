@@ -1,7 +1,8 @@
 """edgeproof's plugin wiring. Each concern lives in its own module under fixtures/:
 
 - fixtures.session     options (--target, --sandbox-fault), the target, the embedded deployment
-- fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds)
+- fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds);
+                       fixtures.runtime.early: the first instant (stale reports removed, exit 2 on a signal)
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
@@ -15,6 +16,9 @@ from fixtures.facts import plugin_modules
 
 # In dependency order: a module imported by an earlier one cannot be assert-rewritten.
 pytest_plugins = [
+    # First: signals and the report folder from the first instant. Loaded earlier still
+    # by `-p fixtures.runtime.early` on the command line (before pytest's own plugins).
+    "fixtures.runtime.early",
     "fixtures.evidence",
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
