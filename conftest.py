@@ -22,6 +22,7 @@ pytest_plugins = [
     "fixtures.evidence",
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
+    "fixtures.report.assertion_repr",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",
