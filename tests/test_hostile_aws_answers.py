@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -191,3 +192,63 @@ def test_an_audit_against_an_endpoint_that_floods_every_answer_stays_under_700_m
     assert report["summary"]["verdict"] != "compliant" and result.returncode != 0
     assert peak < AUDIT_PEAK_RSS_MB, peak
     assert elapsed < 120, elapsed
+
+
+def test_an_answer_under_its_cap_that_would_not_parse_in_the_time_left_is_refused(sandbox):
+    """90,000 empty structures: within the listing cap, but more parsing than a 1 s budget allows."""
+    running, target_file = sandbox
+    original = load_target(target_file).timeout_seconds
+    with AwsProxy(running.endpoint_url, lambda _m, _p, _h: "items-under-cap") as proxy:
+        set_target_key(target_file, "endpoint_url", f'"{proxy.url}"')
+        set_target_key(target_file, "timeout_seconds", "0.5")
+        try:
+            (outcome,) = calls_in_a_child(target_file, [DESCRIBE_LBS], timeout=60)
+            bound = call_bound_seconds(load_target(target_file).timeout_seconds)
+        finally:
+            set_target_key(target_file, "endpoint_url", f'"{running.endpoint_url}"')
+            set_target_key(target_file, "timeout_seconds", f"{original:g}")
+    print(f"| 90,000 items, 1 s budget | {bound:g} s | {outcome['wall']:.2f} s | {outcome['error']} |")
+    assert outcome["error"] and "would not parse in the" in outcome["error"], outcome
+    assert outcome["wall"] <= bound + SLACK, outcome
+
+
+
+SIGNAL_AFTER_REQUESTS = 3  # the signal lands while answers are being read
+EXIT_BOUND_SECONDS = 15  # the signal tests' bound: reports within seconds, on a loaded machine
+
+
+def test_sigterm_while_aws_floods_every_answer_ends_the_run_with_2_and_its_reports(sandbox, tmp_path: Path):
+    """The signal handler runs while answers are being read: no read or parse holds it up."""
+    running, target_file = sandbox
+    report_dir = tmp_path / "reports"
+    with AwsProxy(running.endpoint_url, lambda _m, _p, _h: "flood-slow") as proxy:
+        set_target_key(target_file, "endpoint_url", f'"{proxy.url}"')
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "pytest", "-p", "fixtures.runtime.early", "checks", "-q", "--target", str(target_file),
+                 "--report-dir", str(report_dir)],
+                cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+            )  # fmt: skip
+            try:
+                waited = time.monotonic() + 120
+                while len(proxy.requests) < SIGNAL_AFTER_REQUESTS and child.poll() is None and time.monotonic() < waited:
+                    time.sleep(0.05)
+                reading = len(proxy.requests)
+                signalled = time.monotonic()
+                child.send_signal(signal.SIGTERM)
+                output, _ = child.communicate(timeout=60)
+                after = time.monotonic() - signalled
+            finally:
+                if child.poll() is None:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.communicate(timeout=10)
+        finally:
+            set_target_key(target_file, "endpoint_url", f'"{running.endpoint_url}"')
+    assert (report_dir / "compliance.json").is_file(), (child.returncode, reading, output[-3000:])
+    report = json.loads((report_dir / "compliance.json").read_text())
+    print(f"| SIGTERM while every AWS answer floods | {EXIT_BOUND_SECONDS} s | exit {child.returncode} {after:.2f} s after the signal | {reading} AWS requests by then |")
+    assert reading >= SIGNAL_AFTER_REQUESTS, "the audit had not reached AWS"
+    assert child.returncode == 2, output[-3000:]
+    assert report["interrupted"] is True and report["summary"]["verdict"] in ("incomplete", "non-compliant")
+    assert after < EXIT_BOUND_SECONDS, after
