@@ -159,6 +159,13 @@ def test_ten_floods_at_once_stay_in_bounded_memory_and_time(sandbox):
 
 
 AUDIT_PEAK_RSS_MB = 700
+# A hard stop for the audit process, should the caps not hold (its threads reserve
+# address space far beyond what they use; RSS is what the bound is about).
+AUDIT_ADDRESS_SPACE = 4 * 1024**3
+
+
+def _limit_audit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (AUDIT_ADDRESS_SPACE, AUDIT_ADDRESS_SPACE))
 
 
 # Runs a command and prints its peak RSS in MB (the largest of it and its children).
@@ -179,6 +186,7 @@ def test_an_audit_against_an_endpoint_that_floods_every_answer_stays_under_700_m
                 [sys.executable, "-c", PEAK_OF, sys.executable, "-m", "pytest", "checks", "-q", "--target", str(target_file),
                  "--report-dir", str(tmp_path / "reports"), "--max-run-seconds", "120"],
                 cwd=PROJECT, capture_output=True, text=True, timeout=180,
+                preexec_fn=_limit_audit_address_space, env={**os.environ, "MALLOC_ARENA_MAX": "2"},
             )  # fmt: skip
             elapsed = time.monotonic() - started
         finally:
