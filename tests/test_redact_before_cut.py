@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from fixtures.probes.http import EXCERPT_CHARS, HttpResponse
-from fixtures.report import redaction
 from fixtures.report.redaction import REDACTED, redact_text, remember_secret
 
 PROJECT = Path(__file__).resolve().parents[1]
