@@ -222,7 +222,7 @@ def test_an_answer_under_its_cap_that_would_not_parse_in_the_time_left_is_refuse
 
 
 SIGNAL_AFTER_REQUESTS = 3  # the signal lands while answers are being read
-EXIT_BOUND_SECONDS = 15  # the signal tests' bound: reports within seconds, on a loaded machine
+EXIT_BOUND_SECONDS = 20  # tests/test_signals.py's bound: within seconds, on a loaded machine
 
 
 def test_sigterm_while_aws_floods_every_answer_ends_the_run_with_2_and_its_reports(sandbox, tmp_path: Path):
