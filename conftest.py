@@ -7,7 +7,8 @@
 - fixtures.plugins.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.plugins.slow        --run-slow: opt-in checks
 - fixtures.plugins.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
-- fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds)
+- fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds);
+                       fixtures.runtime.early: the first instant (stale reports removed, exit 2 on a signal)
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
@@ -19,9 +20,13 @@ from fixtures.facts import plugin_modules
 
 # In dependency order: a module imported by an earlier one cannot be assert-rewritten.
 pytest_plugins = [
+    # First: signals and the report folder from the first instant. Loaded earlier still
+    # by `-p fixtures.runtime.early` (pyproject's addopts), before pytest's own plugins.
+    "fixtures.runtime.early",
     "fixtures.plugins.evidence",
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
+    "fixtures.report.assertion_repr",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",

@@ -18,7 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
-FAULTS = ("deny", "throttle", "error-500", "stall", "trickle", "trickle-body")
+FAULTS = (
+    "deny", "throttle", "error-500", "stall", "trickle", "trickle-body",
+    # an answer's size: 200 with a body without end (as fast as it is read), or with
+    # a Content-Length of 400 MB; 200 with an empty body; 200 with a body that is not
+    # XML or JSON and echoes the request's headers (its session token included);
+    # 200 with a body of many small items (past the listing cap, or just under it)
+    "flood", "flood-declared", "flood-slow", "empty-200", "echo-garbage", "items", "items-under-cap",
+)  # fmt: skip
+FLOOD_CHUNK = b"<member><Key>" + b"x" * 65000 + b"</Key></member>"
 
 ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -86,6 +94,29 @@ class AwsProxy:
                     self._answer(500, [("Content-Type", kind)], answer)
                 elif fault == "stall":
                     proxy._stop.wait()
+                elif fault in ("flood", "flood-declared", "flood-slow"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/xml")
+                    if fault == "flood-declared":
+                        self.send_header("Content-Length", str(400 * 1024 * 1024))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    while not proxy._stop.is_set():
+                        self.wfile.write(FLOOD_CHUNK)
+                        if fault == "flood-slow":  # about 6 MB a second: a cap is reached in seconds, not at once
+                            time.sleep(0.01)
+                elif fault == "empty-200":
+                    kind = "application/x-amz-json-1.1" if is_json_protocol(headers) else "text/xml"
+                    self._answer(200, [("Content-Type", kind)], b"")
+                elif fault == "echo-garbage":
+                    echoed = "\n".join(f"{k}: {v}" for k, v in headers.items())
+                    self._answer(200, [("Content-Type", "text/xml")], f"<<not xml {{ {echoed}".encode())
+                elif fault in ("items", "items-under-cap"):
+                    count = 300_000 if fault == "items" else 90_000
+                    if is_json_protocol(headers):
+                        self._answer(200, [("Content-Type", "application/x-amz-json-1.1")], b'{"tasks":[' + b"{}," * count + b"{}]}")
+                    else:
+                        self._answer(200, [("Content-Type", "text/xml")], b"<DescribeLoadBalancersResponse><DescribeLoadBalancersResult><LoadBalancers>" + b"<member/>" * count + b"</LoadBalancers></DescribeLoadBalancersResult></DescribeLoadBalancersResponse>")
                 elif fault == "trickle-body":
                     self._forward(body, trickle=True)
                 elif fault == "trickle":
@@ -129,7 +160,7 @@ class AwsProxy:
             def handle(self) -> None:
                 try:
                     super().handle()
-                except (BrokenPipeError, ConnectionResetError):
+                except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                     pass  # the client gave up: what the tests provoke
 
             def log_message(self, *_args) -> None:

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fixtures.report.caps import MAX_STRING_CHARS
+from fixtures.redaction.caps import MAX_STRING_CHARS
 from tests.audit_runner import AuditRun
 from tests.hostile import set_target_key
 from tests.hostile_content import RawAnswerServer, raw_response, sandbox_certificate

@@ -7,8 +7,8 @@ import base64
 import json
 import time
 
-from fixtures.report.caps import MAX_ITEMS, MAX_STRING_CHARS, bound, cap, cap_message
-from fixtures.report.redaction import redact, redact_each, redact_text
+from fixtures.redaction.caps import MAX_ITEMS, MAX_STRING_CHARS, bound, cap, cap_message
+from fixtures.redaction.secrets import redact, redact_each, redact_text
 
 
 def test_shapes_in_free_text():
@@ -44,7 +44,7 @@ def test_a_value_seen_under_a_sensitive_name_is_scrubbed_everywhere():
 
 
 def test_environment_secrets_are_known(monkeypatch):
-    import fixtures.report.redaction as redaction
+    import fixtures.redaction.secrets as redaction
 
     monkeypatch.setenv("DEPLOY_API_TOKEN", "tok-FROM-the-ENVIRONMENT")
     monkeypatch.setattr(redaction, "_KNOWN", redaction._KnownSecrets())
@@ -81,7 +81,7 @@ def test_reading_the_environment_survives_a_variable_removed_meanwhile():
     import os
     import threading
 
-    import fixtures.report.redaction as redaction
+    import fixtures.redaction.secrets as redaction
 
     stop = threading.Event()
 

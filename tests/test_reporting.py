@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.report.records import _assertion_message
-from fixtures.report.redaction import redact, redact_text
+from fixtures.redaction.secrets import redact, redact_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -408,7 +408,7 @@ def test_assertion_message_keeps_the_sentence_only():
 
 
 def test_cors_credential_headers_are_evidence_not_secrets():
-    from fixtures.report.redaction import redact, redact_text
+    from fixtures.redaction.secrets import redact, redact_text
 
     headers = {"Access-Control-Allow-Credentials": "true", "Authorization": "Bearer abc123"}
     assert redact(headers) == {"Access-Control-Allow-Credentials": "true", "Authorization": "[redacted]"}
