@@ -18,12 +18,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
-FAULTS = ("deny", "throttle", "error-500", "stall", "trickle", "trickle-body")
+FAULTS = ("deny", "throttle", "error-500", "stall", "trickle", "trickle-body", "method-not-allowed")
 
 ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
     b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
     b"<RequestId>EDGEPROOFTEST</RequestId><HostId>edgeproof</HostId></Error>"
+)
+# What S3 answers GetBucketPolicy from an identity of another account than the bucket owner's
+# (S3 API reference, GetBucketPolicy: "405 Method Not Allowed"), in S3's error shape.
+METHOD_NOT_ALLOWED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message>"
+    b"<Method>GET</Method><ResourceType>BUCKETPOLICY</ResourceType><RequestId>EDGEPROOFTEST</RequestId></Error>"
 )
 TRICKLE_INTERVAL_SECONDS = 0.5
 
@@ -75,6 +82,8 @@ class AwsProxy:
                 proxy.faulted.append((fault, self.path))
                 if fault == "deny":
                     self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
+                elif fault == "method-not-allowed":
+                    self._answer(405, [("Content-Type", "application/xml")], METHOD_NOT_ALLOWED)
                 elif fault == "throttle":
                     if is_json_protocol(headers) or "Authorization" not in headers or "/s3/" not in headers["Authorization"]:
                         kind, answer = error_body(headers, "Throttling", "Rate exceeded")
@@ -165,3 +174,8 @@ class AwsProxy:
 
 def deny_get_bucket_policy(method: str, path: str, _headers: dict[str, str]) -> str | None:
     return "deny" if is_get_bucket_policy(method, path) else None
+
+
+def bucket_of_another_account(method: str, path: str, _headers: dict[str, str]) -> str | None:
+    """GetBucketPolicy answered as S3 answers it for a bucket of another account."""
+    return "method-not-allowed" if is_get_bucket_policy(method, path) else None
