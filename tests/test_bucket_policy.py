@@ -227,3 +227,15 @@ def test_the_delivery_permission_finds_an_organisation_only_deny():
     document = policy(allow(), deny_outside("StringNotEquals"))
     permission = delivery_permission(document, BUCKET, "alb", "us-east-1", ALB_ARN, datetime(2026, 3, 1, tzinfo=timezone.utc))
     assert permission.undetermined is None and not permission.granted_to
+
+
+def test_the_elb_account_of_another_region_grants_nothing_where_the_region_has_none():
+    # A policy copied from a us-east-1 example into Europe (Spain), a Region opened after August 2022.
+    arn = ALB_ARN.replace("us-east-1", "eu-south-2")
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    copied = delivery_permission(policy(allow()), BUCKET, "alb", "eu-south-2", arn, now)
+    assert copied.undetermined is None and not copied.granted_to
+    service = delivery_permission(policy(allow(Principal={"Service": LOG_DELIVERY_SERVICE})), BUCKET, "alb", "eu-south-2", arn, now)
+    assert service.granted_to == (f"Service:{LOG_DELIVERY_SERVICE}",)
+    # In us-east-1 either principal may deliver.
+    assert delivery_permission(policy(allow()), BUCKET, "alb", "us-east-1", ALB_ARN, now).granted_to == ("AWS:127311923021",)
