@@ -25,6 +25,7 @@ from fixtures.model.acm import AcmCertificate
 from fixtures.model.elbv2 import Listener
 from fixtures.rules.acm_validation import validation_problems
 from fixtures.rules.certificate_chain import missing_issuer
+from fixtures.rules.listener_certificates import serving_certificates, uncovered_hosts
 from fixtures.rules.names import covering_name, names_lacking, wildcard_certificate_names
 from fixtures.rules.zones import the_public_zone
 
@@ -212,53 +213,83 @@ def test_only_tls_1_2_and_newer_are_accepted(tls_observation, evidence):
 # --- control plane: ACM and the listener ---------------------------------------------
 
 
-def _listener_certificate(https_listener: Listener | None, acm_certificate: AcmCertificate | None) -> AcmCertificate:
+def _site_certificates(https_listener: Listener | None, listener_certificates, listener_acm_certificates, target, evidence) -> tuple[AcmCertificate, ...]:
+    """The listener's ACM certificates the ALB serves for the site's hosts, each once.
+
+    A listener has a default certificate and a certificate list it chooses from by SNI
+    (fixtures.rules.listener_certificates): a default for another domain is right when
+    the list serves every host, so the certificates judged are those the hosts get.
+    """
     assert https_listener is not None, "the ALB has no HTTPS listener on port 443"
-    assert https_listener.certificate_arns, f"the 443 listener {https_listener.arn} has no certificate"
-    assert acm_certificate is not None, (
-        f"the 443 listener's certificate {https_listener.certificate_arns[0]} is not an ACM certificate"
-    )
-    return acm_certificate
+    assert listener_certificates, f"the 443 listener {https_listener.arn} has no certificate"
+    default = next((c.arn for c in listener_certificates if c.is_default), None)
+    listed = [c.arn for c in listener_certificates if not c.is_default]
+    names = _certificate_names(listener_acm_certificates)
+    serving = {host: serving_certificates(host, default, listed, names) for host in target.public_hosts}
+    evidence.add("listener certificates", [c.as_evidence() for c in listener_certificates])
+    evidence.add("served by SNI name", {host: list(arns) for host, arns in serving.items()})
+    arns = list(dict.fromkeys(arn for served in serving.values() for arn in served))
+    not_acm = [arn for arn in arns if arn not in listener_acm_certificates]
+    assert not not_acm, f"the 443 listener's certificate {not_acm[0]} is not an ACM certificate"
+    return tuple(listener_acm_certificates[arn] for arn in arns)
+
+
+def _certificate_names(listener_acm_certificates) -> dict[str, tuple[str, ...]]:
+    return {arn: (c.domain_name, *c.subject_alternative_names) for arn, c in listener_acm_certificates.items()}
 
 
 @check(
     id="CRT-08",
-    title="The 443 listener's certificate is an Amazon-issued ACM certificate, issued and in use by this ALB",
+    title="The 443 listener's certificates are Amazon-issued ACM certificates, issued and in use by this ALB",
     requirement="certificate",
     plane="control",
     severity="medium",
     remediation="Request the certificate in ACM (DNS validation) and attach it to the 443 listener; imported certificates never renew.",
 )
-def test_listener_certificate_is_amazon_issued_and_in_use(https_listener, acm_certificate, load_balancer, evidence):
-    certificate = _listener_certificate(https_listener, acm_certificate)
-    evidence.add("ACM certificate", certificate.as_evidence())
+def test_listener_certificate_is_amazon_issued_and_in_use(https_listener, listener_certificates, listener_acm_certificates, load_balancer, target, evidence):
+    certificates = _site_certificates(https_listener, listener_certificates, listener_acm_certificates, target, evidence)
+    evidence.add("ACM certificates", [c.as_evidence() for c in certificates])
     problems = []
-    if certificate.status != "ISSUED":
-        problems.append(f"its status is {certificate.status}")
-    if certificate.type != "AMAZON_ISSUED":
-        problems.append(f"its type is {certificate.type}: ACM does not renew a certificate it did not issue")
-    if load_balancer.arn not in certificate.in_use_by:
-        problems.append(f"ACM does not list {load_balancer.name} among its users ({list(certificate.in_use_by)})")
+    for certificate in certificates:
+        if certificate.status != "ISSUED":
+            problems.append(f"{certificate.arn}: its status is {certificate.status}")
+        if certificate.type != "AMAZON_ISSUED":
+            problems.append(f"{certificate.arn}: its type is {certificate.type}: ACM does not renew a certificate it did not issue")
+        if load_balancer.arn not in certificate.in_use_by:
+            problems.append(f"{certificate.arn}: ACM does not list {load_balancer.name} among its users ({list(certificate.in_use_by)})")
     assert not problems, (
-        f"ACM certificate {certificate.arn}: " + "; ".join(problems) + "; expected ISSUED, AMAZON_ISSUED and in use by this ALB"
+        "ACM certificate " + "; ".join(problems) + "; expected ISSUED, AMAZON_ISSUED and in use by this ALB"
     )
 
 
 @check(
     id="CRT-09",
-    title="The ACM certificate names both the domain and its wildcard",
+    title="The listener's certificates cover every host (by SNI), each naming the domain and its wildcard",
     requirement="certificate",
     plane="control",
     severity="medium",
-    remediation="Request a certificate for DOMAIN with *.DOMAIN as an additional name and attach it to the 443 listener.",
+    remediation="Request a certificate for DOMAIN with *.DOMAIN as an additional name and attach it to the 443 listener "
+    "(as its default, or in its certificate list: aws elbv2 add-listener-certificates).",
 )
-def test_acm_certificate_names_the_domain_and_its_wildcard(https_listener, acm_certificate, target, evidence):
-    certificate = _listener_certificate(https_listener, acm_certificate)
-    names = (certificate.domain_name, *certificate.subject_alternative_names)
+def test_acm_certificate_names_the_domain_and_its_wildcard(https_listener, listener_certificates, listener_acm_certificates, target, evidence):
+    certificates = _site_certificates(https_listener, listener_certificates, listener_acm_certificates, target, evidence)
+    default = next((c.arn for c in listener_certificates if c.is_default), None)
+    listed = [c.arn for c in listener_certificates if not c.is_default]
+    uncovered = uncovered_hosts(target.public_hosts, default, listed, _certificate_names(listener_acm_certificates))
+    assert not uncovered, (
+        f"no certificate of the 443 listener covers {', '.join(uncovered)}: the ALB serves "
+        + ("its default certificate" if default else "no certificate")
+        + " to these hosts, for other names"
+    )
     wanted = wildcard_certificate_names(target.domain)
-    missing = names_lacking(names, wanted)
-    evidence.add("names", {"expected": list(wanted), "acm_names": sorted(set(names))})
-    assert not missing, f"ACM certificate {certificate.arn} names {sorted(set(names))}; it lacks {missing}"
+    lacking = []
+    for certificate in certificates:
+        names = (certificate.domain_name, *certificate.subject_alternative_names)
+        evidence.add(f"names of {certificate.arn}", {"expected": list(wanted), "acm_names": sorted(set(names))})
+        missing = names_lacking(names, wanted)
+        if missing:
+            lacking.append(f"ACM certificate {certificate.arn} names {sorted(set(names))}; it lacks {missing}")
+    assert not lacking, "; ".join(lacking)
 
 
 @check(
@@ -269,16 +300,26 @@ def test_acm_certificate_names_the_domain_and_its_wildcard(https_listener, acm_c
     severity="medium",
     remediation="Recreate the validation CNAMEs ACM shows for the certificate (ACM console: Create records in Route 53); renewal needs them.",
 )
-def test_acm_validations_succeeded_and_their_records_remain(https_listener, acm_certificate, public_hosted_zones, target, evidence):
-    certificate = _listener_certificate(https_listener, acm_certificate)
-    if certificate.type != "AMAZON_ISSUED":
-        pytest.skip(f"ACM certificate {certificate.arn} is {certificate.type}: ACM neither validates nor renews it (CRT-08 reports that)")
+def test_acm_validations_succeeded_and_their_records_remain(https_listener, listener_certificates, listener_acm_certificates, public_hosted_zones, target, evidence):
+    certificates = _site_certificates(https_listener, listener_certificates, listener_acm_certificates, target, evidence)
+    # A certificate served only to hosts it does not cover (CRT-09's finding) is validated in another zone.
+    renewed = [
+        c for c in certificates
+        if c.type == "AMAZON_ISSUED" and any(covering_name((c.domain_name, *c.subject_alternative_names), host) for host in target.public_hosts)
+    ]
+    if not renewed:
+        pytest.skip(f"ACM neither validates nor renews {', '.join(c.arn for c in certificates)} ({certificates[0].type}; CRT-08 reports that)")
     zone = the_public_zone(public_hosted_zones, target.domain)
-    evidence.add("validations", [vars(v) for v in certificate.validations])
-    assert certificate.validations, f"ACM certificate {certificate.arn} lists no domain validations"
-    problems, seen = validation_problems(certificate.validations, zone)
-    evidence.add("validation records in the zone", seen)
-    assert not problems, f"ACM certificate {certificate.arn}: " + "; ".join(problems) + "; the next renewal would fail"
+    problems = []
+    for certificate in renewed:
+        evidence.add(f"validations of {certificate.arn}", [vars(v) for v in certificate.validations])
+        if not certificate.validations:
+            problems.append(f"ACM certificate {certificate.arn} lists no domain validations")
+            continue
+        found, seen = validation_problems(certificate.validations, zone)
+        evidence.add(f"validation records in the zone for {certificate.arn}", seen)
+        problems += [f"ACM certificate {certificate.arn}: {problem}" for problem in found]
+    assert not problems, "; ".join(problems) + "; the next renewal would fail"
 
 
 @check(
@@ -290,11 +331,13 @@ def test_acm_validations_succeeded_and_their_records_remain(https_listener, acm_
     controls=("ACM.1",),
     remediation="Find out why ACM has not renewed it (validation records, CAA) or replace it before it expires.",
 )
-def test_acm_certificate_has_enough_days_left(https_listener, acm_certificate, target, evidence):
-    certificate = _listener_certificate(https_listener, acm_certificate)
-    evidence.add("ACM certificate", certificate.as_evidence())
-    assert certificate.not_after is not None, f"ACM reports no expiry date for {certificate.arn}"
-    _judge_days_left(f"ACM certificate {certificate.arn}", certificate.not_after, target, evidence)
+def test_acm_certificate_has_enough_days_left(https_listener, listener_certificates, listener_acm_certificates, target, evidence):
+    certificates = _site_certificates(https_listener, listener_certificates, listener_acm_certificates, target, evidence)
+    evidence.add("ACM certificates", [c.as_evidence() for c in certificates])
+    for certificate in certificates:
+        assert certificate.not_after is not None, f"ACM reports no expiry date for {certificate.arn}"
+    for certificate in sorted(certificates, key=lambda c: c.not_after):
+        _judge_days_left(f"ACM certificate {certificate.arn}", certificate.not_after, target, evidence)
 
 
 @check(
@@ -326,20 +369,24 @@ def test_listener_security_policy_allows_only_tls_1_2_and_newer(https_listener, 
 
 @check(
     id="CRT-13",
-    title="The certificate served is the ACM certificate attached to the 443 listener",
+    title="The certificate served is one of the 443 listener's ACM certificates (its default or one it serves by SNI)",
     requirement="certificate",
     plane="across",
     severity="high",
     remediation="Find what answers instead of the ALB (a proxy, another load balancer, an old deployment) or attach the certificate clients should get.",
 )
-def test_served_certificate_is_the_listener_acm_certificate(tls_observation, https_listener, acm_certificate, evidence):
-    certificate = _listener_certificate(https_listener, acm_certificate)
+def test_served_certificate_is_the_listener_acm_certificate(tls_observation, https_listener, listener_acm_certificates, evidence):
+    assert https_listener is not None, "the ALB has no HTTPS listener on port 443"
+    assert listener_acm_certificates, f"the 443 listener {https_listener.arn} has no ACM certificate"
     served = tls_observation.leaf
+    by_fingerprint = {c.sha256_fingerprint: c.arn for c in listener_acm_certificates.values()}
     evidence.add(
         "fingerprints (SHA-256)",
-        {"served": served.sha256_fingerprint, "acm": certificate.sha256_fingerprint, "acm_arn": certificate.arn},
+        {"served": served.sha256_fingerprint, "listener_acm_certificates": {arn: c.sha256_fingerprint for arn, c in listener_acm_certificates.items()}},
     )
-    assert served.sha256_fingerprint == certificate.sha256_fingerprint, (
+    evidence.add("served ACM certificate", by_fingerprint.get(served.sha256_fingerprint))
+    # The ALB serves the default certificate or one of its certificate list, by SNI: any of them is the ALB's.
+    assert served.sha256_fingerprint in by_fingerprint, (
         f"{tls_observation.host} serves the certificate {served.sha256_fingerprint} (serial {served.serial}, "
-        f"issuer {served.issuer!r}); the 443 listener's ACM certificate {certificate.arn} is {certificate.sha256_fingerprint}"
+        f"issuer {served.issuer!r}); it is none of the 443 listener's ACM certificates ({', '.join(by_fingerprint.values())})"
     )

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
 FAULTS = (
     "deny", "throttle", "error-500", "stall", "trickle", "trickle-body",
+    "method-not-allowed",  # S3's 405 to a bucket policy read from another account
     # an answer's size: 200 with a body without end (as fast as it is read), or with
     # a Content-Length of 400 MB; 200 with an empty body; 200 with a body that is not
     # XML or JSON and echoes the request's headers (its session token included);
@@ -32,6 +33,13 @@ ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
     b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
     b"<RequestId>EDGEPROOFTEST</RequestId><HostId>edgeproof</HostId></Error>"
+)
+# What S3 answers GetBucketPolicy from an identity of another account than the bucket owner's
+# (S3 API reference, GetBucketPolicy: "405 Method Not Allowed"), in S3's error shape.
+METHOD_NOT_ALLOWED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message>"
+    b"<Method>GET</Method><ResourceType>BUCKETPOLICY</ResourceType><RequestId>EDGEPROOFTEST</RequestId></Error>"
 )
 TRICKLE_INTERVAL_SECONDS = 0.5
 
@@ -83,6 +91,8 @@ class AwsProxy:
                 proxy.faulted.append((fault, self.path))
                 if fault == "deny":
                     self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
+                elif fault == "method-not-allowed":
+                    self._answer(405, [("Content-Type", "application/xml")], METHOD_NOT_ALLOWED)
                 elif fault == "throttle":
                     if is_json_protocol(headers) or "Authorization" not in headers or "/s3/" not in headers["Authorization"]:
                         kind, answer = error_body(headers, "Throttling", "Rate exceeded")
@@ -196,3 +206,8 @@ class AwsProxy:
 
 def deny_get_bucket_policy(method: str, path: str, _headers: dict[str, str]) -> str | None:
     return "deny" if is_get_bucket_policy(method, path) else None
+
+
+def bucket_of_another_account(method: str, path: str, _headers: dict[str, str]) -> str | None:
+    """GetBucketPolicy answered as S3 answers it for a bucket of another account."""
+    return "method-not-allowed" if is_get_bucket_policy(method, path) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.gate.exit_codes import ExitCode
-from tests.aws_proxy import AwsProxy, deny_get_bucket_policy, is_get_bucket_policy
+from tests.aws_proxy import AwsProxy, bucket_of_another_account, deny_get_bucket_policy, is_get_bucket_policy
 from tests.hostile import set_target_key
 from tests.sandbox_audit import running_sandbox
 
@@ -33,6 +33,20 @@ def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_nam
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     assert set(errors) == {"LOG-03"}, run.output[-3000:]
     assert "could not verify" in errors["LOG-03"] and "s3:GetBucketPolicy" in errors["LOG-03"], errors["LOG-03"]
+    assert "another account" in errors["LOG-03"], errors["LOG-03"]  # 403 is also what a bucket of another account answers
     assert run.ids_with("passed") == {check["id"] for check in run.checks} - {"LOG-03"}
     assert run.report["summary"]["verdict"] == "incomplete"
+    assert run.exit_code == ExitCode.INCOMPLETE
+
+
+def test_a_log_bucket_of_another_account_is_could_not_verify_and_blames_no_permission(tmp_path: Path):
+    # S3 answers GetBucketPolicy with 405 to an identity of another account, whatever it is granted.
+    with running_sandbox(tmp_path) as running, AwsProxy(running.sandbox.endpoint_url, bucket_of_another_account) as proxy:
+        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
+        run = running.audit()
+    assert proxy.faulted, "the audit never asked for the bucket policy"
+    errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
+    assert set(errors) == {"LOG-03"}, run.output[-3000:]
+    assert "could not verify" in errors["LOG-03"] and "belongs to another account" in errors["LOG-03"], errors["LOG-03"]
+    assert "audit role needs" not in errors["LOG-03"], errors["LOG-03"]
     assert run.exit_code == ExitCode.INCOMPLETE

@@ -10,7 +10,9 @@ import pytest
 from fixtures.rules.bucket_policy import ALLOWED, DENIED, UNDETERMINED, Principal, PolicyError, Request, evaluate
 from fixtures.rules.elb_log_delivery import (
     LOG_DELIVERY_SERVICE,
+    delivery_absent_keys,
     delivery_context,
+    delivery_permission,
     delivery_principals,
     log_root,
     names_this_alb,
@@ -168,3 +170,72 @@ def test_the_keys_elb_writes_and_how_they_are_named():
     log_key, test_file = sample_keys("alb", ACCOUNT, "us-east-1", ALB_ARN, datetime(2026, 3, 1, tzinfo=timezone.utc))
     assert names_this_alb(log_key, ACCOUNT, "us-east-1", ALB_ARN) and log_key.startswith(f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/us-east-1/2026/03/01/")
     assert test_file == f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile"
+
+
+# --- negated operators on keys delivery lacks (IAM User Guide, 'Condition operators') ---------
+
+
+def delivery(principal: Principal = ELB_ACCOUNT) -> Request:
+    return Request(
+        principal, "s3:PutObject", f"arn:aws:s3:::{BUCKET}/{KEY}", delivery_context(principal, ACCOUNT, ALB_ARN), delivery_absent_keys(principal)
+    )
+
+
+def deny_outside(operator: str, key: str = "aws:PrincipalOrgID", value: str = "o-a1b2c3d4e5", **fields) -> dict:
+    return {
+        "Sid": "OrgOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        "Condition": {operator: {key: value}},
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("operator", ["StringNotEquals", "StringNotLike", "StringNotEqualsIgnoreCase", "StringNotEqualsIfExists"])
+@pytest.mark.parametrize("principal", [ELB_ACCOUNT, SERVICE])
+def test_an_organisation_only_deny_blocks_delivery_as_aws_evaluates_it(operator, principal):
+    # The key is absent for both delivery principals: the negated operator holds, the Deny applies.
+    statements = policy(allow(Principal={"AWS": "127311923021", "Service": LOG_DELIVERY_SERVICE}), deny_outside(operator))
+    decision = evaluate(statements, delivery(principal))
+    assert decision.outcome == DENIED and decision.denying == ("OrgOnly",)
+
+
+def test_a_positive_operator_on_an_absent_key_never_applies_and_null_tests_presence():
+    assert evaluate(policy(allow(), deny_outside("StringEquals")), delivery()).allowed
+    assert evaluate(policy(allow(), deny_outside("Null", value="true")), delivery()).outcome == DENIED
+    assert evaluate(policy(allow(), deny_outside("Null", value="false")), delivery()).allowed
+    # A Null test of a key whose presence is not known stays undecided.
+    assert evaluate(policy(allow(), deny_outside("Null", key="aws:SourceIp", value="true")), delivery()).outcome == UNDETERMINED
+
+
+def test_an_organisation_deny_that_exempts_aws_service_principals_lets_the_service_principal_deliver():
+    exempt = deny_outside("StringNotEquals")
+    exempt["Condition"]["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+    both = allow(Principal={"AWS": "127311923021", "Service": LOG_DELIVERY_SERVICE})
+    assert evaluate(policy(both, exempt), delivery(SERVICE)).allowed
+    assert evaluate(policy(both, exempt), delivery(ELB_ACCOUNT)).outcome == DENIED
+
+
+def test_a_negated_operator_on_a_key_of_unknown_presence_is_still_undetermined():
+    decision = evaluate(policy(allow(), deny_outside("StringNotEquals", key="aws:UserAgent", value="x")), delivery())
+    assert decision.outcome == UNDETERMINED
+
+
+def test_the_delivery_permission_finds_an_organisation_only_deny():
+    document = policy(allow(), deny_outside("StringNotEquals"))
+    permission = delivery_permission(document, BUCKET, "alb", "us-east-1", ALB_ARN, datetime(2026, 3, 1, tzinfo=timezone.utc))
+    assert permission.undetermined is None and not permission.granted_to
+
+
+def test_the_elb_account_of_another_region_grants_nothing_where_the_region_has_none():
+    # A policy copied from a us-east-1 example into Europe (Spain), a Region opened after August 2022.
+    arn = ALB_ARN.replace("us-east-1", "eu-south-2")
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    copied = delivery_permission(policy(allow()), BUCKET, "alb", "eu-south-2", arn, now)
+    assert copied.undetermined is None and not copied.granted_to
+    service = delivery_permission(policy(allow(Principal={"Service": LOG_DELIVERY_SERVICE})), BUCKET, "alb", "eu-south-2", arn, now)
+    assert service.granted_to == (f"Service:{LOG_DELIVERY_SERVICE}",)
+    # In us-east-1 either principal may deliver.
+    assert delivery_permission(policy(allow()), BUCKET, "alb", "us-east-1", ALB_ARN, now).granted_to == ("AWS:127311923021",)

@@ -123,6 +123,7 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
         ("elbv2", "DescribeLoadBalancerAttributes"): ("describe_load_balancer_attributes", {"LoadBalancerArn": control.alb_arn}),
         ("elbv2", "DescribeListeners"): ("describe_listeners", {"LoadBalancerArn": control.alb_arn}),
         ("elbv2", "DescribeListenerAttributes"): ("describe_listener_attributes", {"ListenerArn": listener}),
+        ("elbv2", "DescribeListenerCertificates"): ("describe_listener_certificates", {"ListenerArn": listener}),
         ("elbv2", "DescribeRules"): ("describe_rules", {"ListenerArn": listener}),
         ("elbv2", "DescribeTargetGroups"): ("describe_target_groups", {"LoadBalancerArn": control.alb_arn}),
         ("elbv2", "DescribeTargetHealth"): ("describe_target_health", {"TargetGroupArn": group}),
