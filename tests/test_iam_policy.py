@@ -134,7 +134,6 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
         ("route53", "ListResourceRecordSets"): ("list_resource_record_sets", {"HostedZoneId": control.hosted_zone_id}),
         ("ecs", "DescribeServices"): ("describe_services", {"cluster": spec.cluster, "services": [service["serviceName"]]}),
         ("ecs", "DescribeTaskDefinition"): ("describe_task_definition", {"taskDefinition": service["taskDefinition"]}),
-        ("ecs", "ListTaskDefinitions"): ("list_task_definitions", {"status": "ACTIVE"}),
         ("ecs", "ListTasks"): ("list_tasks", {"cluster": spec.cluster}),
         ("ecs", "DescribeTasks"): ("describe_tasks", {"cluster": spec.cluster, "tasks": tasks[:1]}),
         ("ec2", "DescribeSecurityGroups"): ("describe_security_groups", {"GroupIds": [control.service_security_group]}),
