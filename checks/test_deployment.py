@@ -17,6 +17,7 @@ from __future__ import annotations
 from fixtures.catalogue.checkmeta import check
 from fixtures.model.arn import task_definition_family, task_definition_revision
 from fixtures.model.ecs import Container, EcsService, TaskDefinition
+from fixtures.probes.errors import ProbeError
 from fixtures.rules.rollout import failures as rollout_failures
 from fixtures.rules.rollout import primary_running
 from fixtures.rules.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
@@ -112,14 +113,21 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_rollout, ecs_ta
     severity="high",
     remediation="Set FRONTEND_URL=https://DOMAIN and BACKEND_URL=https://api.DOMAIN in the backend's task definition; register and deploy it.",
 )
-def test_backend_urls_are_the_sites_https_origins(ecs_services, task_definitions, target, evidence):
+def test_backend_urls_are_the_sites_https_origins(ecs_services, task_definitions, backend_container_values, target, evidence):
     name = target.backend_service
     container = _app_container(ecs_services[name], task_definitions[name])
+    values = backend_container_values[container.name]
     expected = {"FRONTEND_URL": f"https://{target.frontend_host}", "BACKEND_URL": f"https://{target.api_host}"}
-    observed = {variable: container.env(variable) for variable in expected}
+    # From `environment` or, as many teams keep them, a plain String SSM parameter named in `secrets`.
+    observed = {variable: values.value(variable) for variable in expected}
     evidence.add("container", f"{task_definitions[name].arn} / {container.name}")
     evidence.add("expected", expected)
     evidence.add("observed", observed)
+    unknown = [why for variable in expected if (why := values.unknown(variable))]
+    if unknown:
+        evidence.add("not readable", unknown)
+        # A value kept where the audit may not read it is not a wrong value: could not verify.
+        raise ProbeError(f"the {name} container {container.name}'s variables", "; ".join(unknown))
     # Exact but case-blind, as flask-cors compares origins: a trailing slash or
     # an explicit :443 makes the browser's Origin header not match.
     wrong = [
