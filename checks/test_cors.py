@@ -22,6 +22,7 @@ import pytest
 
 from fixtures.catalogue.checkmeta import check
 from fixtures.facts.cors import CorsSurvey
+from fixtures.probes.errors import ProbeError
 from fixtures.rules.origins import Origin
 from fixtures.rules.task_environment import names_origins, origin_findings
 
@@ -186,6 +187,16 @@ def test_alb_listeners_add_no_permissive_cors_headers(listener_attributes, targe
 CORS_ORIGIN_VARIABLES = ("FRONTEND_URL", "BACKEND_URL")
 
 
+def _unless_unreadable(container_values, variables, evidence) -> None:
+    """Could not verify when a variable the check judges is kept where the audit may not read it
+    (a SecureString, Secrets Manager, a refused parameter, an environment file): never a failure."""
+    unknown = [f"{container}: {why}" for container, values in sorted(container_values.items())
+               for variable in dict.fromkeys(variables) if (why := values.unknown(variable))]
+    if unknown:
+        evidence.add("not readable", unknown)
+        raise ProbeError("the backend's origin variables", "; ".join(unknown))
+
+
 def _origin_problem(value: str | None, domain: str) -> str | None:
     if not value:
         return "is not set"
@@ -210,14 +221,16 @@ def _origin_problem(value: str | None, domain: str) -> str | None:
     severity="high",
     remediation="Set FRONTEND_URL and BACKEND_URL in the backend's task definition to the site's https origins; never '*'.",
 )
-def test_backend_is_given_https_origins_of_the_domain(task_definitions, target, evidence):
+def test_backend_is_given_https_origins_of_the_domain(task_definitions, backend_container_values, target, evidence):
     definition = task_definitions[target.backend_service]
+    # `environment`, or a plain String SSM parameter named in `secrets` (facts/ssm.py).
     observed = {
-        container.name: {variable: container.env(variable) for variable in CORS_ORIGIN_VARIABLES}
-        for container in definition.containers
+        name: {variable: values.value(variable) for variable in CORS_ORIGIN_VARIABLES}
+        for name, values in backend_container_values.items()
     }
     evidence.add("task definition", definition.arn)
     evidence.add("origins given to flask-cors", observed)
+    _unless_unreadable(backend_container_values, CORS_ORIGIN_VARIABLES, evidence)
     problems = [
         f"{name}: {variable} {problem}"
         for name, variables in observed.items()
@@ -239,15 +252,17 @@ def test_backend_is_given_https_origins_of_the_domain(task_definitions, target, 
     remediation="Remove development and preview origins (localhost, 127.0.0.1, Gitpod and Codespaces workspace URLs) from "
     "the backend's task definition; the production task definition lists only the site's own origins.",
 )
-def test_backend_origin_variables_hold_only_allowed_origins(task_definitions, target, evidence):
+def test_backend_origin_variables_hold_only_allowed_origins(task_definitions, backend_container_values, target, evidence):
     definition = task_definitions[target.backend_service]
+    # `environment`, or a plain String SSM parameter named in `secrets` (facts/ssm.py).
     observed = {
-        container.name: {name: value for name, value in container.environment if names_origins(name)}
-        for container in definition.containers
+        container: {name: value for name, value in values.values if names_origins(name)}
+        for container, values in backend_container_values.items()
     }
     evidence.add("task definition", definition.arn)
     evidence.add("allowed origins (the target's)", list(target.cors_allowed_origins))
     evidence.add("variables named for origins", observed)
+    _unless_unreadable(backend_container_values, [name for v in backend_container_values.values() for name, _ in v.unreadable], evidence)
     findings = [
         f"{container}: {finding}"
         for container, variables in observed.items()

@@ -17,6 +17,9 @@ from __future__ import annotations
 from fixtures.catalogue.checkmeta import check
 from fixtures.model.arn import task_definition_family, task_definition_revision
 from fixtures.model.ecs import Container, EcsService, TaskDefinition
+from fixtures.probes.errors import ProbeError
+from fixtures.rules.rollout import failures as rollout_failures
+from fixtures.rules.rollout import primary_running
 from fixtures.rules.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
 
 
@@ -38,15 +41,23 @@ def _app_container(service: EcsService, definition: TaskDefinition) -> Container
     severity="high",
     remediation="Look at the service's events and stopped tasks (aws ecs describe-services / list-tasks --desired-status STOPPED) for why tasks fail.",
 )
-def test_each_service_runs_its_desired_count(ecs_services, evidence):
+def test_each_service_runs_its_desired_count(ecs_services, ecs_rollout, evidence):
+    # `ecs_rollout` raises "could not verify: rollout in progress" while a rolling update is in flight.
+    evidence.add("rollout wait (--wait-stable)", ecs_rollout.get("--wait-stable"))
     evidence.add(
         "services",
-        {name: {"status": s.status, "desired": s.desired_count, "running": s.running_count} for name, s in sorted(ecs_services.items())},
+        {
+            name: {"status": s.status, "desired": s.desired_count, "running": s.running_count, "rollout": ecs_rollout.get(name),
+                   "primary deployment running": primary_running(s)[0]}
+            for name, s in sorted(ecs_services.items())
+        },
     )
+    # Judged on the PRIMARY deployment: the service's runningCount counts an ACTIVE
+    # (old) deployment's tasks too (ECS API Reference, Service and Deployment).
     findings = [
-        f"{name} runs {s.running_count} of {s.desired_count} desired tasks" if s.desired_count else f"{name} is scaled to 0 tasks"
+        f"{name} runs {running} of {s.desired_count} desired tasks" if s.desired_count else f"{name} is scaled to 0 tasks"
         for name, s in sorted(ecs_services.items())
-        if s.running_count != s.desired_count or s.desired_count < 1
+        if (running := primary_running(s)[0]) != s.desired_count or s.desired_count < 1
     ]
     assert not findings, "; ".join(findings) + "; expected every service to run its desired count (at least one task)"
 
@@ -59,7 +70,7 @@ def test_each_service_runs_its_desired_count(ecs_services, evidence):
     severity="high",
     remediation="aws ecs update-service --cluster CLUSTER --service SERVICE --task-definition FAMILY --force-new-deployment",
 )
-def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_task_definitions, target, evidence):
+def test_each_service_runs_the_latest_revision(ecs_services, ecs_rollout, ecs_tasks, latest_task_definitions, target, evidence):
     evidence.add(
         "task definitions",
         {
@@ -67,6 +78,7 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
                 "service": s.task_definition,
                 "latest_active": latest_task_definitions.get(name),
                 "running_tasks": sorted({t.task_definition for t in ecs_tasks.get(name, ())}),
+                "deployments": [d.__dict__ for d in s.deployments],
             }
             for name, s in sorted(ecs_services.items())
         },
@@ -75,6 +87,8 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
     # The family each service must run, where the target pins it ([aws] backend_task_family ...).
     pinned = {target.backend_service: target.pins.backend_task_family, target.frontend_service: target.pins.frontend_task_family}
     for name, service in sorted(ecs_services.items()):
+        # A FAILED rollout or a circuit-breaker rollback: the release did not take (rules/rollout.py).
+        findings += rollout_failures(service)
         family = task_definition_family(service.task_definition)
         if pinned.get(name) and family != pinned[name]:
             findings.append(f"{name} runs the task definition family {family!r}; the target says {pinned[name]!r}")
@@ -99,14 +113,21 @@ def test_each_service_runs_the_latest_revision(ecs_services, ecs_tasks, latest_t
     severity="high",
     remediation="Set FRONTEND_URL=https://DOMAIN and BACKEND_URL=https://api.DOMAIN in the backend's task definition; register and deploy it.",
 )
-def test_backend_urls_are_the_sites_https_origins(ecs_services, task_definitions, target, evidence):
+def test_backend_urls_are_the_sites_https_origins(ecs_services, task_definitions, backend_container_values, target, evidence):
     name = target.backend_service
     container = _app_container(ecs_services[name], task_definitions[name])
+    values = backend_container_values[container.name]
     expected = {"FRONTEND_URL": f"https://{target.frontend_host}", "BACKEND_URL": f"https://{target.api_host}"}
-    observed = {variable: container.env(variable) for variable in expected}
+    # From `environment` or, as many teams keep them, a plain String SSM parameter named in `secrets`.
+    observed = {variable: values.value(variable) for variable in expected}
     evidence.add("container", f"{task_definitions[name].arn} / {container.name}")
     evidence.add("expected", expected)
     evidence.add("observed", observed)
+    unknown = [why for variable in expected if (why := values.unknown(variable))]
+    if unknown:
+        evidence.add("not readable", unknown)
+        # A value kept where the audit may not read it is not a wrong value: could not verify.
+        raise ProbeError(f"the {name} container {container.name}'s variables", "; ".join(unknown))
     # Exact but case-blind, as flask-cors compares origins: a trailing slash or
     # an explicit :443 makes the browser's Origin header not match.
     wrong = [

@@ -39,6 +39,7 @@ from tests.audit_runner import run_audit
 from tests.hostile import set_target_key
 
 FULL = "edgeproof-auditor"
+ONLY_FOR_VALUES_IN_SSM = {("ssm", "GetParameters")}
 UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"}
 ENFORCED = sorted(set(AUDIT_OPERATIONS) - UNENFORCED_BY_MOTO)
 
@@ -105,6 +106,9 @@ def test_an_audit_holding_exactly_the_policy_meets_no_access_denied(enforced, mo
     assert run.report["summary"]["verdict"] == "compliant" and run.exit_code == 0
     assert "access denied" not in run.output.lower()
     made = {tuple(op.split(":", 1)) for op in run.report["stats"]["aws_operations"]}
+    # ssm:GetParameters is asked only of a deployment that keeps its URLs in SSM parameters
+    # (the trap trap-urls-from-ssm-parameters); the reference deployment keeps them in `environment`.
+    made |= ONLY_FOR_VALUES_IN_SSM
     assert made == set(AUDIT_OPERATIONS), "the policy table and what the audit asks differ: " + str(made ^ set(AUDIT_OPERATIONS))
 
 
@@ -135,9 +139,9 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
         ("route53", "ListResourceRecordSets"): ("list_resource_record_sets", {"HostedZoneId": control.hosted_zone_id}),
         ("ecs", "DescribeServices"): ("describe_services", {"cluster": spec.cluster, "services": [service["serviceName"]]}),
         ("ecs", "DescribeTaskDefinition"): ("describe_task_definition", {"taskDefinition": service["taskDefinition"]}),
-        ("ecs", "ListTaskDefinitions"): ("list_task_definitions", {"status": "ACTIVE"}),
         ("ecs", "ListTasks"): ("list_tasks", {"cluster": spec.cluster}),
         ("ecs", "DescribeTasks"): ("describe_tasks", {"cluster": spec.cluster, "tasks": tasks[:1]}),
+        ("ssm", "GetParameters"): ("get_parameters", {"Names": ["/cruddur/backend-flask/FRONTEND_URL"], "WithDecryption": False}),
         ("ec2", "DescribeSecurityGroups"): ("describe_security_groups", {"GroupIds": [control.service_security_group]}),
         ("ec2", "DescribeNetworkInterfaces"): ("describe_network_interfaces", {}),
         ("s3", "GetBucketLocation"): ("get_bucket_location", bucket),
