@@ -8,7 +8,7 @@ import json
 import time
 
 from fixtures.redaction.caps import MAX_ITEMS, MAX_STRING_CHARS, bound, cap, cap_message
-from fixtures.redaction.secrets import redact, redact_each, redact_text
+from fixtures.redaction.secrets import is_sensitive_key, redact, redact_each, redact_text
 
 
 def test_shapes_in_free_text():
@@ -104,3 +104,13 @@ def test_reading_the_environment_survives_a_variable_removed_meanwhile():
         stop.set()
         toggler.join(5)
         sys.setswitchinterval(interval)
+
+
+def test_a_session_credential_is_sensitive_and_a_figure_about_sessions_is_not():
+    for name in ("X-Session", "session", "session_id", "JSESSIONID", "x-session-token", "Session-Key"):
+        assert is_sensitive_key(name), name
+    # The wire's figures name sessions without holding one: redacted, the report lost them.
+    for name in ("http_connections_by_session", "role_session_name", "sessions"):
+        assert not is_sensitive_key(name), name
+    stats = {"http_connections_by_session": {"https://api.example.test": 2}}
+    assert redact(stats) == stats
