@@ -33,6 +33,8 @@ LOCKS = Path(__file__).resolve().parent
 PROJECT = LOCKS.parent
 # (lock file, pyproject extras), the largest first: the others are resolved within it.
 PROFILES = [("test", ["test"]), ("sandbox", ["sandbox"]), ("runtime", [])]
+# One resolution reads the package index: bounded, so that a stalled index ends the refresh.
+COMPILE_BOUND_SECONDS = 600
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", re.MULTILINE)
 
 
@@ -56,7 +58,7 @@ def compile_lock(out: Path, extras: list[str], constraint: Path | None, upgrade:
         command += ["-c", os.path.relpath(constraint, PROJECT)]
     command += ["--upgrade"] if not upgrade else [f"--upgrade-package={name}" for name in upgrade]
     # uv reads no pip.conf; UV_NO_CONFIG keeps a user's uv.toml out of the project's locks.
-    subprocess.run(command, cwd=PROJECT, check=True, env={**os.environ, "UV_NO_CONFIG": "1"})
+    subprocess.run(command, cwd=PROJECT, check=True, env={**os.environ, "UV_NO_CONFIG": "1"}, timeout=COMPILE_BOUND_SECONDS)
 
 
 def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
