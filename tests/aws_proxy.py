@@ -4,12 +4,14 @@ trickles its answer a byte at a time, or dies after N requests.
 
 Moto answers everything promptly; the audit's bounds are only proven against
 an endpoint that does not. `rule(method, path, headers)` picks, per request,
-one of the FAULTS or None (forward unchanged).
+one of the FAULTS or None (forward unchanged); a rule that names a fourth
+parameter gets the request's body too (the Query protocol's `Action=...`).
 """
 
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
 import threading
 import time
@@ -21,6 +23,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 FAULTS = (
     "deny", "throttle", "error-500", "stall", "trickle", "trickle-body",
     "method-not-allowed",  # S3's 405 to a bucket policy read from another account
+    "validation-error",  # 400 ValidationError: an operation this region's endpoint does not offer
     # an answer's size: 200 with a body without end (as fast as it is read), or with
     # a Content-Length of 400 MB; 200 with an empty body; 200 with a body that is not
     # XML or JSON and echoes the request's headers (its session token included);
@@ -43,7 +46,12 @@ METHOD_NOT_ALLOWED = (
 )
 TRICKLE_INTERVAL_SECONDS = 0.5
 
-Rule = Callable[[str, str, dict[str, str]], "str | None"]
+Rule = Callable[..., "str | None"]  # (method, path, headers) or (method, path, headers, body)
+
+
+def query_action(body: bytes) -> str | None:
+    """The operation of a Query-protocol request (ELBv2, EC2, STS): its form body's `Action`."""
+    return parse_qs(body.decode("latin-1")).get("Action", [None])[0]
 
 
 def is_get_bucket_policy(method: str, path: str) -> bool:
@@ -74,6 +82,7 @@ class AwsProxy:
         self._lock = threading.Lock()
         self.died = threading.Event()
         proxy = self
+        wants_body = rule is not None and len(inspect.signature(rule).parameters) >= 4
 
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
@@ -84,7 +93,10 @@ class AwsProxy:
                     number = len(proxy.requests)
                 if die_after is not None and number >= die_after:
                     proxy._die()
-                fault = rule(self.command, self.path, headers) if rule else None
+                if rule is None:
+                    fault = None
+                else:
+                    fault = rule(self.command, self.path, headers, body) if wants_body else rule(self.command, self.path, headers)
                 if fault is None:
                     self._forward(body)
                     return
@@ -93,6 +105,9 @@ class AwsProxy:
                     self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
                 elif fault == "method-not-allowed":
                     self._answer(405, [("Content-Type", "application/xml")], METHOD_NOT_ALLOWED)
+                elif fault == "validation-error":
+                    kind, answer = error_body(headers, "ValidationError", "The requested operation is not supported in this Region")
+                    self._answer(400, [("Content-Type", kind)], answer)
                 elif fault == "throttle":
                     if is_json_protocol(headers) or "Authorization" not in headers or "/s3/" not in headers["Authorization"]:
                         kind, answer = error_body(headers, "Throttling", "Rate exceeded")
@@ -211,3 +226,8 @@ def deny_get_bucket_policy(method: str, path: str, _headers: dict[str, str]) -> 
 def bucket_of_another_account(method: str, path: str, _headers: dict[str, str]) -> str | None:
     """GetBucketPolicy answered as S3 answers it for a bucket of another account."""
     return "method-not-allowed" if is_get_bucket_policy(method, path) else None
+
+
+def listener_attributes_unavailable(_method: str, _path: str, _headers: dict[str, str], body: bytes) -> str | None:
+    """DescribeListenerAttributes answered with ValidationError, as where the operation is not offered."""
+    return "validation-error" if query_action(body) == "DescribeListenerAttributes" else None
