@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.gate.exit_codes import ExitCode
+from fixtures.sandbox.faults import FAULTS
+from fixtures.sandbox.spec import compliant_spec
 from tests.aws_proxy import (
     AwsProxy,
     bucket_of_another_account,
@@ -74,5 +76,26 @@ def test_listener_attributes_unavailable_in_the_region_is_said_plainly(tmp_path:
     for message in errors.values():
         assert "does not offer DescribeListenerAttributes" in message and "cannot be read in this Region" in message, message
         assert "audit role needs" not in message, message
+    assert not run.ids_with("failed"), run.output[-3000:]
+    assert run.exit_code == ExitCode.INCOMPLETE
+
+
+def deny_get_parameters(_method: str, _path: str, headers: dict[str, str]) -> str | None:
+    return "deny" if headers.get("X-Amz-Target") == "AmazonSSM.GetParameters" else None
+
+
+def test_urls_in_ssm_the_audit_may_not_read_are_could_not_verify_never_missing(tmp_path: Path):
+    # The task definitions take FRONTEND_URL and BACKEND_URL from plain SSM parameters
+    # (the compliant trap); the audit role lacks ssm:GetParameters.
+    spec = FAULTS["trap-urls-from-ssm-parameters"].apply(compliant_spec())
+    with running_sandbox(tmp_path, spec) as running, AwsProxy(running.sandbox.endpoint_url, deny_get_parameters) as proxy:
+        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
+        run = running.audit()
+    assert proxy.faulted, "the audit never asked for the parameters"
+    errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
+    # The checks that read the URL values: the task environment's (DEP-03) and CORS's (COR-06, COR-07).
+    assert set(errors) == {"COR-06", "COR-07", "DEP-03"}, run.output[-3000:]
+    for message in errors.values():
+        assert "could not verify" in message and "ssm:GetParameters" in message, message
     assert not run.ids_with("failed"), run.output[-3000:]
     assert run.exit_code == ExitCode.INCOMPLETE
