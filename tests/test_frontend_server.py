@@ -78,3 +78,10 @@ def test_source_maps_by_url_and_inline():
     assert (parsed.sources, parsed.with_content) == (2, 1)
     assert inline_source_map("main.js.map") is None
     assert parse_source_map(b"<!doctype html><html>") is None  # an SPA's fallback page is no map
+
+
+def test_a_vite_production_build_shows_no_signal():
+    assert _signals(FrontendSpec(API, server="vite-build")) == set()
+    client = Client(create_frontend_app(FrontendSpec(API, server="vite-build")))
+    (script,) = script_sources(client.get("/").get_data(as_text=True))
+    assert script.startswith("/assets/index-") and API in client.get(script).get_data(as_text=True)
