@@ -49,6 +49,12 @@ def test_the_cra_dev_server_shows_its_bundle_runtime_refresh_and_client():
     }
 
 
+def test_the_cra4_dev_server_answers_sockjs():
+    assert _signals(FrontendSpec(API, server="cra4-dev")) == {
+        "CRA development bundle", "webpack development runtime", "hot module replacement", "dev server client", "SockJS endpoint",
+    }
+
+
 def test_the_vite_dev_server_shows_its_client_preamble_hmr_and_environment():
     assert _signals(FrontendSpec(API, server="vite-dev")) >= {
         "Vite dev server client", "React Refresh preamble", "hot module replacement", "development environment", "Vite client served",
