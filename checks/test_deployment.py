@@ -207,7 +207,8 @@ def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
         if (where, variable) not in by_name
     ]
     findings += [
-        f"{where} sets {variable} to a value whose {', '.join(f'{f.part} ({f.why})' for f in found)} looks like a secret"
+        # Worded so that no "secret:" precedes the sentence's tail (redaction reads "NAME: value" as a pair).
+        f"{where} sets {variable} to a value whose {', '.join(f'{f.part} looks like a credential ({f.why})' for f in found)}"
         for where, by_variable in inside.items()
         for variable, found in by_variable.items()
         if (where, variable) not in by_name and variable not in by_value[where]
