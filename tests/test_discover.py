@@ -17,15 +17,18 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from fixtures.discover.discovery import Discovery
+from fixtures.discover.writer import Connection, render
 from fixtures.gate.exit_codes import ExitCode
 from fixtures.model.arn import task_definition_family
 from fixtures.sandbox.control_plane import sandbox_client
 from fixtures.sandbox.deployment import Sandbox
-from fixtures.target import Target, load_target
+from fixtures.target import Target, TargetError, load_target, parse_target
 from tests.audit_runner import PROJECT
 from tests.sandbox_audit import RunningSandbox, running_sandbox
 
@@ -188,3 +191,33 @@ def test_against_a_faulted_deployment_it_writes_what_it_sees(fault, tmp_path):
     if fault == "api-rule-to-frontend":
         text = written.read_text(encoding="utf-8")
         assert "#   backend-flask (cluster cruddur) registers a target group no public host of cloudproject.test reaches" in text
+
+
+# Where the chain forks or breaks: the file says UNDECIDED above the key, the run exits 7, the rest is still pinned.
+UNDECIDED_CASES = {
+    "dns-api-missing": ("site.api_host", "api.cloudproject.test has no alias record to a load balancer of this region (no record)"),
+    "dns-api-cname": ("site.api_host", "api.cloudproject.test has no alias record to a load balancer of this region (its records: CNAME)"),
+    "dns-alias-other-alb": ("aws.alb_name", "the zone's aliases designate more than one load balancer: cruddur-alb-old (1 host(s)) besides cruddur-alb"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(UNDECIDED_CASES))
+def test_what_it_cannot_decide_is_marked_and_the_rest_pinned(fault, tmp_path):
+    key, why = UNDECIDED_CASES[fault]
+    with Sandbox(fault=fault) as sandbox:
+        written = tmp_path / "discovered.toml"
+        result = discover(sandbox, written, "--sandbox-credentials")
+        says = control_plane_says(sandbox)
+    assert result.returncode == ExitCode.INCOMPLETE, result.stderr
+    assert result.stderr.splitlines()[1].startswith(f"  {key}: {why}"), result.stderr
+    assert f"# UNDECIDED: {why}" in written.read_text(encoding="utf-8")
+    assert pinned(load_target(written)) == says  # the routing is the ALB's, whatever the zone lacks
+
+
+def test_with_no_alb_found_the_file_does_not_load_until_someone_names_it():
+    found = Discovery(domain="example.com", api_host="api.example.com", frontend_host="example.com")
+    found.undecided["aws.alb_name"] = "no record in the zone aliases a load balancer of this region"
+    text = render(found, Connection("eu-west-1"), "now")
+    assert "# UNDECIDED: no record in the zone aliases a load balancer of this region\n# alb_name = \"?\"" in text
+    with pytest.raises(TargetError, match="aws.alb_name: is required but missing"):
+        parse_target(tomllib.loads(text), Path("discovered.toml"))
