@@ -11,6 +11,7 @@
 - fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds);
                        fixtures.runtime.early: the first instant (stale reports removed, exit 2 on a signal)
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
+- fixtures.report.ci_log  the terminal as a CI log: could-not-verify checks one line each, grouped by cause
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
 - fixtures.history     the run history store, drift and notifications
@@ -28,6 +29,7 @@ pytest_plugins = [
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
     "fixtures.report.assertion_repr",
+    "fixtures.report.ci_log",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",
