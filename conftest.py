@@ -7,6 +7,7 @@
 - fixtures.plugins.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.plugins.slow        --run-slow: opt-in checks
 - fixtures.plugins.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
+- fixtures.plugins.who_looked  the AWS preflight before any fact (aws.account_id), who looked in every report
 - fixtures.plugins.rollout     --wait-stable SECONDS: wait for an ECS rollout in flight, as `aws ecs wait services-stable`
 - fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds);
                        fixtures.runtime.early: the first instant (stale reports removed, exit 2 on a signal)
@@ -42,4 +43,5 @@ pytest_plugins = [
     "fixtures.plugins.rollout",
     "fixtures.plugins.resources",
     "fixtures.plugins.facts",
+    "fixtures.plugins.who_looked",
 ]
