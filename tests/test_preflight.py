@@ -178,3 +178,78 @@ def test_the_right_account_audits_compliant_and_says_who_looked(sandbox, tmp_pat
     everything = json.dumps(who) + html
     assert "testing" not in json.dumps(who)  # the sandbox's dummy key is not in who-looked
     assert "aws_secret_access_key" not in everything.lower()
+
+
+# -- the causes the reference deployment cannot produce, from botocore's own errors
+
+
+class _Session:
+    """A boto3-like session whose credentials fail as botocore's providers fail."""
+
+    def __init__(self, error: BaseException | None = None, config: dict | None = None):
+        self._error, self._config = error, config or {}
+
+    def get_credentials(self):
+        if self._error is not None:
+            raise self._error
+        return None
+
+    def get_scoped_config(self) -> dict:
+        return self._config
+
+
+def _never_asked():
+    raise AssertionError("GetCallerIdentity is not asked when the credentials did not resolve")
+
+
+def test_an_expired_sso_login_names_aws_sso_login():
+    import botocore.exceptions
+
+    from fixtures.probes.preflight import PreflightFailed, check
+
+    error = botocore.exceptions.UnauthorizedSSOTokenError()
+    with pytest.raises(PreflightFailed) as failed:
+        check(_Session(error), "us-east-1", "audit", 5, _never_asked)
+    assert failed.value.cause == "the SSO login has expired or is missing (UnauthorizedSSOTokenError)"
+    assert failed.value.fix == "run `aws sso login --profile audit`"
+    assert str(failed.value) == f"could not verify: {failed.value.cause}"
+
+
+def test_a_missing_web_identity_token_file_names_the_file(tmp_path: Path, monkeypatch):
+    import boto3
+
+    from fixtures.probes.preflight import PreflightFailed, check
+
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    missing = tmp_path / "token"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ROLE_ARN", f"arn:aws:iam::{MOTO_ACCOUNT}:role/ci")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(missing))
+    # botocore reads the token file before it would ask STS: nothing leaves the machine.
+    session = boto3.session.Session(region_name="us-east-1")
+    with pytest.raises(PreflightFailed) as failed:
+        check(session, "us-east-1", None, 5, _never_asked)
+    assert failed.value.cause == f"the web identity token file {missing} cannot be read (FileNotFoundError)"
+    assert "id-token: write" in failed.value.fix and "IRSA" in failed.value.fix
+
+
+def test_credentials_that_never_resolve_end_at_the_bound():
+    import threading
+    import time
+
+    from fixtures.probes.preflight import PreflightFailed, check
+
+    release = threading.Event()
+
+    class Stalling(_Session):
+        def get_credentials(self):
+            release.wait(30)
+
+    started = time.monotonic()
+    with pytest.raises(PreflightFailed, match="did not resolve within 0.5 s"):
+        check(Stalling(), "us-east-1", None, 0.5, _never_asked)
+    release.set()
+    assert time.monotonic() - started < 2
