@@ -253,3 +253,26 @@ def test_credentials_that_never_resolve_end_at_the_bound():
         check(Stalling(), "us-east-1", None, 0.5, _never_asked)
     release.set()
     assert time.monotonic() - started < 2
+
+
+def test_an_sts_endpoint_that_does_not_answer_leaves_the_identity_unknown_and_the_run_going():
+    from fixtures.probes.errors import ProbeError
+    from fixtures.probes.preflight import IdentityUnknown, PreflightFailed, check
+
+    class Keys(_Session):
+        def get_credentials(self):
+            return type("Credentials", (), {"method": "env", "get_frozen_credentials": lambda self: None})()
+
+    def unreachable():
+        raise ProbeError("sts:GetCallerIdentity", "AWS endpoint unreachable: connection refused")
+
+    with pytest.raises(IdentityUnknown, match="did not answer: AWS endpoint unreachable"):
+        check(Keys(), "eu-west-1", None, 5, unreachable)
+
+    def expired():
+        error = ProbeError("sts:GetCallerIdentity", "AWS rejected the credentials: ExpiredToken")
+        error.code = "ExpiredToken"
+        raise error
+
+    with pytest.raises(PreflightFailed, match=r"have expired \(ExpiredToken\)"):
+        check(Keys(), "eu-west-1", None, 5, expired)
