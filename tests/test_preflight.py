@@ -95,6 +95,9 @@ def test_no_credentials_is_one_cause_line_and_exit_7(sandbox, tmp_path: Path):
     assert report["preflight_errors"][0]["fix"].startswith("set AWS_PROFILE")
     entry = report["who_looked"]["targets"]["reference deployment"]
     assert entry["account_id"] is None and entry["target_file_sha256"]
+    html = (tmp_path / "reports" / "compliance.html").read_text(encoding="utf-8")
+    alert = html.index("AWS preflight failed: no AWS credentials found")
+    assert alert < html.index('id="verdict"') < html.index("Who looked"), "the preflight's cause heads the report"
     # The wire checks still ran: the preflight costs the AWS checks only.
     assert any(check["outcome"] == "passed" and check["plane"] == "wire" for check in report["checks"])
 
