@@ -4,14 +4,12 @@ trickles its answer a byte at a time, or dies after N requests.
 
 Moto answers everything promptly; the audit's bounds are only proven against
 an endpoint that does not. `rule(method, path, headers)` picks, per request,
-one of the FAULTS or None (forward unchanged); a rule that names a fourth
-parameter gets the request's body too (the Query protocol's `Action=...`).
+one of the FAULTS or None (forward unchanged).
 """
 
 from __future__ import annotations
 
 import http.client
-import inspect
 import json
 import threading
 import time
@@ -29,6 +27,7 @@ FAULTS = (
     # XML or JSON and echoes the request's headers (its session token included);
     # 200 with a body of many small items (past the listing cap, or just under it)
     "flood", "flood-declared", "flood-slow", "empty-200", "echo-garbage", "items", "items-under-cap",
+    "sts-error:CODE",  # an STS error answer with that code (AccessDenied, ExpiredToken ...)
 )  # fmt: skip
 FLOOD_CHUNK = b"<member><Key>" + b"x" * 65000 + b"</Key></member>"
 
@@ -45,13 +44,14 @@ METHOD_NOT_ALLOWED = (
     b"<Method>GET</Method><ResourceType>BUCKETPOLICY</ResourceType><RequestId>EDGEPROOFTEST</RequestId></Error>"
 )
 TRICKLE_INTERVAL_SECONDS = 0.5
+BODY_KEY = "x-edgeproof-proxy-body"  # the request body, as the rule sees it (never sent on)
 
-Rule = Callable[..., "str | None"]  # (method, path, headers) or (method, path, headers, body)
+Rule = Callable[[str, str, dict[str, str]], "str | None"]
 
 
-def query_action(body: bytes) -> str | None:
+def query_action(headers: dict[str, str]) -> str | None:
     """The operation of a Query-protocol request (ELBv2, EC2, STS): its form body's `Action`."""
-    return parse_qs(body.decode("latin-1")).get("Action", [None])[0]
+    return parse_qs(headers.get(BODY_KEY, "")).get("Action", [None])[0]
 
 
 def is_get_bucket_policy(method: str, path: str) -> bool:
@@ -82,7 +82,6 @@ class AwsProxy:
         self._lock = threading.Lock()
         self.died = threading.Event()
         proxy = self
-        wants_body = rule is not None and len(inspect.signature(rule).parameters) >= 4
 
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
@@ -93,16 +92,18 @@ class AwsProxy:
                     number = len(proxy.requests)
                 if die_after is not None and number >= die_after:
                     proxy._die()
-                if rule is None:
-                    fault = None
-                else:
-                    fault = rule(self.command, self.path, headers, body) if wants_body else rule(self.command, self.path, headers)
+                # A rule may read the request's form body (STS and the other query APIs name the
+                # action there) under BODY_KEY; the request forwarded is the one received.
+                fault = rule(self.command, self.path, {**headers, BODY_KEY: body.decode("latin-1")}) if rule else None
                 if fault is None:
                     self._forward(body)
                     return
                 proxy.faulted.append((fault, self.path))
                 if fault == "deny":
                     self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
+                elif fault.startswith("sts-error:"):  # an STS error in its query-protocol shape, e.g. sts-error:ExpiredToken
+                    kind, answer = error_body(headers, fault.split(":", 1)[1], "edgeproof's test proxy answered this error")
+                    self._answer(403, [("Content-Type", kind)], answer)
                 elif fault == "method-not-allowed":
                     self._answer(405, [("Content-Type", "application/xml")], METHOD_NOT_ALLOWED)
                 elif fault == "validation-error":
@@ -134,7 +135,7 @@ class AwsProxy:
                     kind = "application/x-amz-json-1.1" if is_json_protocol(headers) else "text/xml"
                     self._answer(200, [("Content-Type", kind)], b"")
                 elif fault == "echo-garbage":
-                    echoed = "\n".join(f"{k}: {v}" for k, v in headers.items())
+                    echoed = "\n".join(f"{k}: {v}" for k, v in headers.items() if k != BODY_KEY)
                     self._answer(200, [("Content-Type", "text/xml")], f"<<not xml {{ {echoed}".encode())
                 elif fault in ("items", "items-under-cap"):
                     count = 300_000 if fault == "items" else 90_000
@@ -228,6 +229,6 @@ def bucket_of_another_account(method: str, path: str, _headers: dict[str, str]) 
     return "method-not-allowed" if is_get_bucket_policy(method, path) else None
 
 
-def listener_attributes_unavailable(_method: str, _path: str, _headers: dict[str, str], body: bytes) -> str | None:
+def listener_attributes_unavailable(_method: str, _path: str, headers: dict[str, str]) -> str | None:
     """DescribeListenerAttributes answered with ValidationError, as where the operation is not offered."""
-    return "validation-error" if query_action(body) == "DescribeListenerAttributes" else None
+    return "validation-error" if query_action(headers) == "DescribeListenerAttributes" else None

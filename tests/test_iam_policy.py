@@ -40,7 +40,9 @@ from tests.hostile import set_target_key
 
 FULL = "edgeproof-auditor"
 ONLY_FOR_VALUES_IN_SSM = {("ssm", "GetParameters")}
-UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"}
+# sts:GetCallerIdentity needs no permission in AWS either ("No permissions are required to
+# perform this operation", STS API reference): a policy without it cannot deny it.
+UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"} | {("sts", "GetCallerIdentity")}
 ENFORCED = sorted(set(AUDIT_OPERATIONS) - UNENFORCED_BY_MOTO)
 
 
@@ -125,6 +127,7 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
     log_key = next(o["Key"] for o in s3.list_objects_v2(Bucket=spec.log_bucket)["Contents"] if o["Key"].endswith(".log.gz"))
     bucket = {"Bucket": spec.log_bucket}
     return {
+        ("sts", "GetCallerIdentity"): ("get_caller_identity", {}),
         ("elbv2", "DescribeLoadBalancers"): ("describe_load_balancers", {"Names": [spec.alb_name]}),
         ("elbv2", "DescribeLoadBalancerAttributes"): ("describe_load_balancer_attributes", {"LoadBalancerArn": control.alb_arn}),
         ("elbv2", "DescribeListeners"): ("describe_listeners", {"LoadBalancerArn": control.alb_arn}),
