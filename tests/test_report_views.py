@@ -48,8 +48,13 @@ def document(records):
 
 def test_the_chain_marks_each_hop_with_the_worst_verdict_of_its_checks():
     listeners = [{"port": 80, "protocol": "HTTP"}, {"port": 443, "protocol": "HTTPS"}]
+    web = "arn:aws:elasticloadbalancing:r:1:targetgroup/web/1"
     doc = document([
         record("RTE-01", "passed", evidence=[{"label": "listeners", "value": listeners}]),
+        record("RTE-02", "passed", evidence=[{"label": "443 rules", "value": []},
+                                             {"label": "backend service target groups", "value": []}]),
+        record("RTE-03", "passed", evidence=[{"label": "443 default action", "value": {"type": "forward", "target_groups": [web]}},
+                                             {"label": "frontend service target groups", "value": [web]}]),
         record("ING-07", "failed"),
         {**record("ING-06", "failed"), "message": "service api assigns its tasks public IPs"},
         record("DNS-03", "error", parameter="example.test"),
@@ -58,15 +63,44 @@ def test_the_chain_marks_each_hop_with_the_worst_verdict_of_its_checks():
     (chain,) = build_chains(doc)
     hops = {hop["name"]: hop for hop in chain["hops"]}
     assert list(hops) == list(HOPS)
-    assert hops["listeners"]["verdict"] == "passed" and hops["listeners"]["lines"] == ["HTTP 80", "HTTPS 443"]
+    assert hops["listeners"]["verdict"] == "passed" and hops["listeners"]["lines"] == ["serves: HTTPS 443", "HTTP 80"]
     # ING-06's finding names the api service; this host is served by web (the default rule)
     assert hops["tasks"]["verdict"] == "failed" and hops["tasks"]["checks"] == ["ING-07"]
     doc["checks"] = [r for r in doc["checks"] if r["id"] != "ING-07"]
     tasks = next(h for h in build_chains(doc)[0]["hops"] if h["name"] == "tasks")
     assert tasks["verdict"] == "passed" and tasks["checks"] == ["ING-06"]
     assert hops["DNS answers"]["verdict"] == "error"  # the other host's pass does not count here
-    assert hops["rules"]["verdict"] == "not-checked" and hops["rules"]["lines"] == ["not observed"]
+    assert hops["rules"]["verdict"] == "passed" and hops["rules"]["lines"][0] == "default action (no rule matches)"
+    assert chain["routing"] == {"listener": "HTTPS 443", "rule": "default", "target_groups": ["web"], "services": ["web"], "tasks": []}
+    doc["checks"] = [r for r in doc["checks"] if r["id"] not in ("RTE-02", "RTE-03")]
+    rules = next(h for h in build_chains(doc)[0]["hops"] if h["name"] == "rules")
+    assert rules["verdict"] == "not-checked" and rules["lines"] == ["not observed"]
     assert len(chain["boxes"]) == 8 and len(chain["arrows"]) == 7
+
+
+def test_a_host_with_a_rule_of_its_own_is_drawn_to_the_service_the_rule_reaches():
+    # www. has its own 443 rule, to the frontend's target group: a rule of its own is not "the API".
+    api, web = (f"arn:aws:elasticloadbalancing:r:1:targetgroup/{name}/1" for name in ("api-tg", "web-tg"))
+    rules = [{"priority": "1", "host_header": ["api.example.test"], "path_pattern": [],
+              "actions": [{"type": "forward", "target_groups": [api]}]},
+             {"priority": "2", "host_header": ["WWW.example.test"], "path_pattern": [],
+              "actions": [{"type": "forward", "target_groups": [web]}]}]
+    doc = document([
+        record("RTE-02", "passed", evidence=[{"label": "443 rules", "value": rules},
+                                             {"label": "backend service target groups", "value": [api]}]),
+        record("RTE-03", "passed", evidence=[{"label": "443 default action", "value": {"type": "forward", "target_groups": [web]}},
+                                             {"label": "frontend service target groups", "value": [web]}]),
+        {**record("COR-02", "failed"), "message": "api answers any origin"},
+    ])
+    doc["target"].update(public_hosts=["example.test", "api.example.test", "www.example.test"],
+                         host_services={"example.test": "frontend", "api.example.test": "api", "www.example.test": "frontend"})
+    chains = {chain["host"]: chain for chain in build_chains(doc)}
+    assert chains["www.example.test"]["routing"]["rule"] == "priority 2"
+    assert chains["www.example.test"]["routing"]["services"] == ["web"]
+    assert chains["api.example.test"]["routing"]["services"] == ["api"]
+    assert chains["example.test"]["routing"]["rule"] == "default"
+    services = {host: next(h for h in chain["hops"] if h["name"] == "services") for host, chain in chains.items()}
+    assert services["www.example.test"]["verdict"] != "failed" and services["api.example.test"]["verdict"] == "failed"
 
 
 def test_the_page_orders_findings_by_severity_and_renders_drift_and_waivers_when_present():
