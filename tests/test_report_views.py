@@ -10,19 +10,47 @@ from fixtures.report.evidence_view import node
 def test_evidence_is_shaped_as_what_it_is():
     matrix = node([{"origin": "https://evil.test", "status": 200, "cors_headers_received": {}}] * 2)
     assert matrix["kind"] == "table" and matrix["columns"] == ["origin", "status", "cors_headers_received"]
-    assert matrix["rows"][0][2] == {"kind": "empty", "text": "none"}
+    assert matrix["rows"][0][2] == {"kind": "text", "text": "none", "muted": True}
     protocols = node({"TLSv1_accepted": False, "negotiated": "TLSv1.3"})
     assert protocols["kind"] == "kv" and protocols["rows"][0][1]["text"] == "no"
     exchange = node({"request": {"method": "GET", "url": "http://x/", "headers": {"Host": "x"}},
-                     "response": {"status": "301 Moved Permanently", "headers": {"Location": "https://x/"},
+                     "response": {"status": "301 Moved Permanently", "headers": {"Location": ["https://x/", "https://y/"]},
                                   "body_excerpt": "<b>moved</b>"}})
     assert exchange["kind"] == "exchange" and exchange["request_line"] == "GET http://x/"
     assert exchange["status"] == "301 Moved Permanently" and exchange["body"] == "<b>moved</b>"
+    # Both header sets are one table each; a header sent twice reads as its values joined.
+    assert exchange["response_headers"]["rows"] == [("Location", {"kind": "text", "text": "https://x/, https://y/", "muted": False})]
     dns = node([{"resolver": "r1", "host": [{"query": "x A", "status": "NOERROR", "answer": ["1.2.3.4"]}]}])
-    assert dns["kind"] == "table" and dns["columns"][0] == "resolver"
+    assert dns["kind"] == "table" and dns["columns"][0] == "resolver" and dns["rows"][0][4]["text"] == "1.2.3.4"
     assert node("a\nb")["kind"] == "pre" and node([1, 2])["kind"] == "list"
-    deep = node({"a": {"b": {"c": {"d": {"e": 1}}}}})
-    assert deep["rows"][0][1]["rows"][0][1]["rows"][0][1]["rows"][0][1]["kind"] == "json"
+    # Tables of one level: a mapping inside a mapping is spelled out as rows, nothing reads null.
+    deep = node({"a": {"b": {"c": 1}, "d": None}, "e": [{"f": 1}]})
+    assert [(key, cell["text"]) for key, cell in deep["rows"]] == [("a › b › c", "1"), ("a › d", "none"), ("e", "f: 1")]
+
+
+def test_a_cors_survey_is_one_row_per_origin_failing_rows_first():
+    def asked(origin, method, allow=None, credentials=False, kind="a look-alike"):
+        received = {"Access-Control-Allow-Origin": allow} if allow else {}
+        return {"origin": origin, "kind": kind, "request": f"{method} https://api.x.test/api/h", "headers_sent": {"Origin": origin},
+                "status": 200, "cors_headers_received": received, "cookies_allowed": credentials}
+    survey = [asked("https://a.test", "GET"), asked("https://a.test", "OPTIONS"),
+              asked("null", "GET", "null", True), asked("null", "OPTIONS", "*")]
+    table = node(survey)
+    assert table["groups"] == [("", 2), ("preflight (OPTIONS)", 4), ("simple request", 4)]
+    assert table["columns"][:2] == ["origin", "why hostile"] and len(table["columns"]) == 10
+    texts = [[cell["text"] for cell in row] for row in table["rows"]]
+    assert texts == [
+        ["null", "a look-alike", "200", "*", "absent", "✗ admitted", "200", "null", "true", "✗ admitted with credentials"],
+        ["https://a.test", "a look-alike", "200", "absent", "absent", "✓ refused", "200", "absent", "absent", "✓ refused"],
+    ]
+    # Several paths: still one row per origin; a column the paths answered differently names its paths.
+    other = [{**row, "request": row["request"].replace("/api/h", "/api/b"), "status": 404} for row in survey[:2]]
+    texts = [[cell["text"] for cell in row] for row in node(survey + other)["rows"]]
+    assert len(texts) == 2 and texts[1][2] == "200 on /api/h; 404 on /api/b" and texts[1][5] == "✓ refused"
+    # The site's own origins (no "why hostile"): refused is the failure there.
+    own = node([{k: v for k, v in asked("https://x.test", "GET").items() if k != "kind"}])
+    assert own["columns"][0] == "origin" and own["rows"][0][-1]["text"] == "✗ refused"
+    assert own["rows"][0][1]["text"] == "not asked"
 
 
 def record(check_id, outcome, parameter=None, evidence=(), severity="high"):
@@ -110,7 +138,10 @@ def test_the_page_orders_findings_by_severity_and_renders_drift_and_waivers_when
     doc["summary"]["waived"] = 1
     page = html_report.render_summary_html(doc)
     assert "Changes since the last run" not in page
-    assert page.index("ING-01") < page.index("ING-07") < page.index('id="passed"')
+    findings = page.index('id="findings"')
+    assert findings < page.index("ING-01", findings) < page.index("ING-07", findings) < page.index('id="passed"')
+    # The banner's statement lists the findings most severe first, too.
+    assert "Verdict: non-compliant. 2 findings: ING-01 (critical), ING-07 (low)." in page
     assert "Waived findings (1)" in page and "accepted &lt;risk&gt;" in page
     doc["drift"] = {"new": [{"fingerprint": "f1", "id": "ING-07", "parameter": None, "first_seen": "2026-12-01",
                              "runs": 1}], "resolved": [], "persisting": []}
