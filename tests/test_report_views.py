@@ -149,3 +149,19 @@ def test_the_page_orders_findings_by_severity_and_renders_drift_and_waivers_when
     page = html_report.render_summary_html(doc)
     assert "Changes since the last run" in page and "New findings (1)" in page and "Resolved findings (0)" in page
     assert "trend-cell verdict-non-compliant" in page
+
+
+def test_compared_with_is_a_sentence_and_several_targets_name_their_target():
+    doc = document([record("ING-07", "failed", severity="low")])
+    doc["drift"] = {"target": "prod", "baseline": {"source": "history", "run_id": 4, "started": "2026-12-01T09:00:00+00:00",
+                                                   "verdict": "compliant"},
+                    "counts": {"new": 1, "resolved": 0, "persisting": 0, "unconfirmed": 0}, "unconfirmed": [],
+                    "new": [{"id": "ING-07", "parameter": None, "first_seen": "2026-12-01T10:00:00+00:00", "runs": 1,
+                             "target": "staging"}], "resolved": [], "persisting": []}
+    doc["history"] = {"store": "sqlite:///h.sqlite", "written": True, "run_id": 5, "error": None, "by_requirement": {}}
+    page = html_report.render_summary_html(doc)
+    assert ("Compared with run 4 of the history (started 2026-12-01 09:00:00 UTC, verdict compliant): "
+            "1 new, 0 resolved, 0 persisting, 0 unconfirmed.") in page
+    assert "This run was stored as run 5 in sqlite:///h.sqlite." in page
+    assert '<th scope="col">Target</th>' in page and "<td>staging</td>" in page
+    assert "null" not in page.split('id="changes"')[1].split("</section>")[0]
