@@ -122,3 +122,18 @@ def settings_flood(peer, tls, streams, stopped) -> None:
             tls.recv(65536)  # the client's ACKs: read and dropped, so its writes never block for long
         except (TimeoutError, ssl.SSLWantReadError):
             pass
+
+
+def answers_every_batch(peer, tls, streams, stopped) -> None:
+    """A well-behaved server: answers each batch, and the next one on the same connection."""
+    while streams and not stopped.is_set():
+        for stream_id in streams:
+            answer(peer, tls, stream_id)
+        streams = _read_requests(peer, tls)
+
+
+def answers_then_closes(peer, tls, streams, stopped) -> None:
+    """Answers one batch, then closes the connection without a word (a server's idle timeout, a restart)."""
+    for stream_id in streams:
+        answer(peer, tls, stream_id)
+    stopped.wait(0.1)

@@ -10,16 +10,20 @@ still answers. Every case runs under `within` and prints one `hostile:` line.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from fixtures.probes import http, http2
+from fixtures.probes.connections import Connections
 from fixtures.probes.deadline import http_exchange_bound
 from fixtures.probes.endpoints import Endpoints
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.pki import LeafOptions, make_pki
 from tests.hostile import HostileServer, within
 from tests.hostile_h2 import (
+    answers_every_batch,
+    answers_then_closes,
     goaway_error_after_processing,
     goaway_unprocessed,
     h2_peer,
@@ -105,3 +109,31 @@ def test_a_server_that_does_not_select_h2_gets_nothing_sent(pki):
     with HostileServer(lambda connection, stopped: context.wrap_socket(connection, server_side=True).recv(1)) as server:
         results, wall = _batch(server.port, str(pki.ca_bundle))
     assert results is None and wall < TIMEOUT + SLACK
+
+
+def _two_batches(port: int, bundle: str, pool: Connections):
+    requests = [http.HttpRequest("GET", "https", HOST, port, f"/api/{index}", "127.0.0.1") for index in range(3)]
+    options = dict(timeout=TIMEOUT, max_body_bytes=1 << 20, ca_bundle=bundle, connections=pool)
+    first, _wall = within(GUARD, lambda: http2.fetch_batch(requests, **options))
+    time.sleep(0.3)  # the server may close meanwhile
+    second, wall = within(GUARD, lambda: http2.fetch_batch(requests, **options))
+    return first, second, wall
+
+
+def test_the_next_batch_to_a_host_reuses_its_http2_connection(pki):
+    pool = Connections()
+    with HostileServer(h2_peer(server_context(str(pki.cert_chain), str(pki.key)), answers_every_batch)) as server:
+        first, second, _wall = _two_batches(server.port, str(pki.ca_bundle), pool)
+        assert server.connections == 1
+    assert [a.response.status for a in first + second] == [200] * 6
+    assert pool.stats()["http_connections_opened"] == 1 and pool.stats()["http_requests"] == 6
+    pool.close()
+
+
+def test_a_kept_http2_connection_the_server_closed_costs_a_new_one_not_an_error(pki):
+    pool = Connections()
+    with HostileServer(h2_peer(server_context(str(pki.cert_chain), str(pki.key)), answers_then_closes)) as server:
+        first, second, wall = _two_batches(server.port, str(pki.ca_bundle), pool)
+        assert server.connections == 2
+    assert [a.response.status for a in first + second] == [200] * 6 and wall < TIMEOUT
+    pool.close()
