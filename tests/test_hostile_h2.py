@@ -137,3 +137,18 @@ def test_a_kept_http2_connection_the_server_closed_costs_a_new_one_not_an_error(
         assert server.connections == 2
     assert [a.response.status for a in first + second] == [200] * 6 and wall < TIMEOUT
     pool.close()
+
+
+def test_a_batch_with_bodies_never_rides_on_a_kept_connection(pki):
+    # A POST on a kept connection the server closed meanwhile could be neither retried nor reported.
+    pool = Connections()
+    context = server_context(str(pki.cert_chain), str(pki.key))
+    with HostileServer(h2_peer(context, answers_every_batch)) as server:
+        gets = [http.HttpRequest("GET", "https", HOST, server.port, "/api/a", "127.0.0.1")]
+        posts = [http.HttpRequest("POST", "https", HOST, server.port, f"/api/{n}", "127.0.0.1") for n in range(2)]
+        options = dict(timeout=TIMEOUT, max_body_bytes=1 << 20, ca_bundle=str(pki.ca_bundle), connections=pool)
+        first, _wall = within(GUARD, lambda: http2.fetch_batch(gets, **options))
+        second, _wall = within(GUARD, lambda: http2.fetch_batch(posts, bodies=[b"{", b"{}"], **options))
+        assert server.connections == 2
+    assert [a.response.status for a in first + second] == [200, 200, 200]
+    pool.close()
