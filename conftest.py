@@ -7,10 +7,12 @@
 - fixtures.plugins.evidence    the `evidence` fixture checks attach what they looked at with
 - fixtures.plugins.slow        --run-slow: opt-in checks
 - fixtures.plugins.extra_checks  --extra-checks DIR / [checks] extra: a team's own checks
+- fixtures.plugins.who_looked  the AWS preflight before any fact (aws.account_id), who looked in every report
 - fixtures.plugins.rollout     --wait-stable SECONDS: wait for an ECS rollout in flight, as `aws ecs wait services-stable`
 - fixtures.runtime     signals (SIGTERM/SIGINT end a run cleanly) and the run deadline (--max-run-seconds);
                        fixtures.runtime.early: the first instant (stale reports removed, exit 2 on a signal)
 - fixtures.gate        the release gate: --fail-on, --allow-incomplete, --waivers, the exit code
+- fixtures.report.ci_log  the terminal as a CI log: could-not-verify checks one line each, grouped by cause
 - fixtures.report.*    --report-dir; compliance.json, compliance.html, junit.xml (one module per format);
                        exports: compliance.sarif, compliance.ocsf.json
 - fixtures.history     the run history store, drift and notifications
@@ -28,6 +30,7 @@ pytest_plugins = [
     "fixtures.gate.waiver_plugin",
     "fixtures.report.plugin",
     "fixtures.report.assertion_repr",
+    "fixtures.report.ci_log",
     "fixtures.runtime.plugin",
     "fixtures.gate.plugin",
     "fixtures.history.plugin",
@@ -40,4 +43,5 @@ pytest_plugins = [
     "fixtures.plugins.rollout",
     "fixtures.plugins.resources",
     "fixtures.plugins.facts",
+    "fixtures.plugins.who_looked",
 ]

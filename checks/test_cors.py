@@ -4,7 +4,17 @@ The write-up "configured CORS to only permit traffic from our domain": flask-cor
 with the origins FRONTEND_URL and BACKEND_URL from the task definition. On the
 wire, every API path is asked by each allowed origin (the positive control:
 a site that refuses its own origin shows no restriction at all) and by a
-battery of hostile look-alikes, with a preflight and a simple GET each. On
+battery of hostile look-alikes derived from the allowed origins character by
+character, with a preflight and the request itself each; the hostile origins
+also ask the API's error answers (a path it does not have, a method a path
+does not serve, the error probe's 4xx and 5xx), where a handler that adds
+CORS headers of its own opens the API just as much (issue 22).
+
+Severity follows impact: a foreign origin that may read answers (COR-02) is
+medium, since without credentials it reads only what any client could fetch
+from an unauthenticated API; a foreign origin admitted with credentials
+(COR-03) is critical, since a visiting user's cookies ride along and the
+attacker's page reads that user's data. On
 the control plane, the ALB's listeners must not add CORS headers of their own,
 which would answer every origin alike whatever the application decided.
 
@@ -90,18 +100,23 @@ def test_the_sites_own_origins_are_admitted(cors_survey, evidence):
     requirement="cors",
     plane="wire",
     severity="medium",
-    remediation="List the allowed origins exactly (no '*', no 'null', no regex without ^...$ and escaped dots); "
-    "never echo the request's Origin unchecked.",
+    remediation="List the allowed origins exactly (no '*', no 'null', no regex without ^...$ and every dot escaped); "
+    "never echo the request's Origin unchecked, and add no CORS headers in error handlers or after_request hooks "
+    "(flask-cors already answers the allowed origins on every answer of its resources).",
 )
 def test_foreign_origins_are_refused(cors_survey, evidence):
     _paths_reached(cors_survey, evidence)
-    evidence.add("hostile origins tried and the answers", cors_survey.hostile_evidence())
+    evidence.add("hostile origins tried (why each is hostile, and the allowed origin it imitates)", cors_survey.battery_evidence())
+    evidence.add("requests per answer class", cors_survey.requests_by_class())
+    admitting = [(hostile, answer) for hostile, answer in cors_survey.from_hostile() if answer.admits]
+    evidence.add("answers that admitted a foreign origin", [
+        {"origin": hostile.origin, "why_hostile": hostile.description, **answer.as_evidence()} for hostile, answer in admitting
+    ])
     admitted = [
         f"{hostile.origin} ({hostile.description}) got Access-Control-Allow-Origin {answer.allow_origin[0]!r} "
-        f"on the {answer.kind} of {answer.path}"
+        f"on the {answer.label().rsplit(' from ', 1)[0]}"
         + (" with credentials" if answer.allows_credentials and answer.echoes_origin else "")
-        for hostile, answer in cors_survey.from_hostile()
-        if answer.admits
+        for hostile, answer in admitting
     ]
     assert not admitted, f"the API admits foreign origins (expected no Access-Control-Allow-Origin for them): {_listed(admitted)}"
 
@@ -111,7 +126,7 @@ def test_foreign_origins_are_refused(cors_survey, evidence):
     title="No foreign origin is admitted with credentials",
     requirement="cors",
     plane="wire",
-    severity="high",
+    severity="critical",
     remediation="Never combine supports_credentials=True with '*' or a pattern: flask-cors then echoes any Origin "
     "together with Access-Control-Allow-Credentials set to true.",
 )

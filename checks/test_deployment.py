@@ -9,7 +9,8 @@ task definition family; the backend's FRONTEND_URL and BACKEND_URL are the
 target's https origins; no environment variable turns Flask debugging on or
 holds a literal secret (those belong in Secrets Manager or SSM, as `secrets`),
 whether its name says so or only its value does (detect-secrets: key and
-token formats, credentials in URLs, high-entropy strings).
+token formats, credentials in URLs, high-entropy strings), or only a part of
+its value does (a header list, a URL, JSON, a key=value list).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fixtures.model.ecs import Container, EcsService, TaskDefinition
 from fixtures.probes.errors import ProbeError
 from fixtures.rules.rollout import failures as rollout_failures
 from fixtures.rules.rollout import primary_running
+from fixtures.rules.structured_secrets import structured_secrets
 from fixtures.rules.task_environment import DEBUG_VARIABLES, debug_effect, holds_literal_secret, names_a_secret, secret_kinds_by_value
 
 
@@ -176,10 +178,13 @@ def test_no_variable_turns_flask_debugging_on(task_definitions, evidence):
 def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
     containers = _containers(task_definitions)
     by_value = {f"{name}/{c.name}": dict(secret_kinds_by_value(c.environment)) for name, c in containers}
+    # Inside header lists, URLs, JSON and key=value lists, part by part: which part and why, never the value.
+    inside = {f"{name}/{c.name}": {variable: found for variable, value in c.environment if (found := structured_secrets(variable, value))}
+              for name, c in containers}
 
     def shown(where: str, variable: str, value: str) -> str:
         # The values themselves never reach the report, only their names, length and kind.
-        if names_a_secret(variable) or variable in by_value[where]:
+        if names_a_secret(variable) or variable in by_value[where] or variable in inside[where]:
             return f"[withheld, {len(value)} characters]"
         return value
 
@@ -189,6 +194,8 @@ def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
     )
     evidence.add("from secrets (valueFrom)", {f"{name}/{c.name}": list(c.secrets) for name, c in containers})
     evidence.add("found by value (detect-secrets)", {where: found for where, found in by_value.items() if found})
+    evidence.add("found inside structured values", {where: [f.as_evidence() for found in by_variable.values() for f in found]
+                                                    for where, by_variable in inside.items() if by_variable})
     # Lengths only: a secret's value is never kept where a traceback (--showlocals) could print it.
     by_name = {(f"{name}/{c.name}", variable): len(value) for name, c in containers for variable, value in c.environment
                if holds_literal_secret(variable, value)}
@@ -198,5 +205,12 @@ def test_no_variable_holds_a_literal_secret(task_definitions, evidence):
         for where, found in by_value.items()
         for variable, kinds in found.items()
         if (where, variable) not in by_name
+    ]
+    findings += [
+        # Worded so that no "secret:" precedes the sentence's tail (redaction reads "NAME: value" as a pair).
+        f"{where} sets {variable} to a value whose {', '.join(f'{f.part} looks like a credential ({f.why})' for f in found)}"
+        for where, by_variable in inside.items()
+        for variable, found in by_variable.items()
+        if (where, variable) not in by_name and variable not in by_value[where]
     ]
     assert not findings, "; ".join(findings) + ": credentials in a task definition are readable by anyone who can describe it"

@@ -10,7 +10,8 @@ only; tasks have no public IP. On the wire: where a task has a public
 address anyway, its container port does not answer.
 
 A security group the two services share (as the write-up's `crud-srv-sg`) may
-admit the ALB on each of their container ports.
+admit the ALB on each of their container ports, and may admit itself (its
+members are the services' own tasks) unless it is the VPC's default group.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fixtures.catalogue.checkmeta import check
 from fixtures.model.ec2 import SecurityGroup
 from fixtures.model.ecs import EcsService
 from fixtures.model.elbv2 import LoadBalancer
-from fixtures.rules.ingress import admits_a_group_of, is_private_range, other_source_groups
+from fixtures.rules.ingress import admissible_groups, admits_a_group_of, is_private_range, other_source_groups
 
 INTERNET_PORTS = {80, 443}
 
@@ -106,12 +107,15 @@ def test_services_admit_no_private_range_or_prefix_list(ecs_services, security_g
 def test_services_admit_no_other_security_group(ecs_services, security_groups, load_balancer, evidence):
     evidence.add("ALB security groups", list(load_balancer.security_groups))
     evidence.add("ingress rules", _rule_table(ecs_services, security_groups, load_balancer))
-    findings = _service_findings(
-        ecs_services,
-        security_groups,
-        lambda p: [f"the security group {g}" for g in other_source_groups(p, load_balancer.security_groups)],
-    )
-    assert not findings, "; ".join(findings) + f": expected only the ALB's {', '.join(load_balancer.security_groups)}"
+    # A dedicated group may name itself: its members are the services' tasks talking to each other
+    # (Service Connect, a sidecar service), not another way in (rules/ingress.admissible_groups).
+    findings = [
+        f"{group.id} ({group.name}, used by {', '.join(services)}) admits the security group {other} on {permission.ports}"
+        for group, services, _ports in _service_groups(ecs_services, security_groups)
+        for permission in group.ingress
+        for other in other_source_groups(permission, admissible_groups(load_balancer.security_groups, group.id, group.name))
+    ]
+    assert not findings, "; ".join(findings) + f": expected only the ALB's {', '.join(load_balancer.security_groups)} (or the group itself)"
 
 
 @check(

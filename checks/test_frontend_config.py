@@ -4,7 +4,11 @@
 correct backend url": React inlines REACT_APP_BACKEND_URL into the bundle at
 build time, so an image built before the domain existed keeps calling the
 developer's address. The bundles the apex page loads must name the target's
-API origin (`https://api.DOMAIN`) and no development address.
+API origin (`https://api.DOMAIN`) and no development address. And it must be
+the production build ("npm run build" behind nginx, the write-up's
+Dockerfile.prod), not the development server a pipeline that builds the
+default Dockerfile (`npm start`) deploys, and it should not hand out its source
+maps.
 """
 
 from __future__ import annotations
@@ -74,3 +78,40 @@ def test_frontend_bundle_names_no_development_address(frontend_build, target, ev
     evidence.add("development addresses found", [{"bundle": bundle, "url": a.url, "why": a.why} for bundle, a in found])
     shown = "; ".join(f"{address.url} ({address.why}) in {bundle}" for bundle, address in found[:MAX_LISTED])
     assert not found, f"the frontend build calls development addresses: {shown}; expected only https://{target.api_host}"
+
+
+@check(
+    id="FED-03",
+    title="The frontend is a production build on a static server, not a development server",
+    requirement="frontend-config",
+    plane="wire",
+    severity="high",
+    remediation="Build and deploy the production image (Dockerfile.prod: `npm run build` served by nginx or another static server); "
+    "never `npm start` or `vite` in production.",
+)
+def test_frontend_is_a_production_build(frontend_server, evidence):
+    _build_or_skip(frontend_server.build, evidence)
+    evidence.add("production or development", frontend_server.as_evidence())
+    shown = "; ".join(f"{s.name} at {s.where} ({s.why})" for s in frontend_server.signals[:MAX_LISTED])
+    assert not frontend_server.signals, (
+        f"the frontend is served by a development server or build: {shown}; expected a minified, content-hashed production build"
+    )
+
+
+@check(
+    id="FED-04",
+    title="The frontend serves no source maps of its build",
+    requirement="frontend-config",
+    plane="wire",
+    severity="low",
+    remediation="Build with GENERATE_SOURCEMAP=false (Create React App) or build.sourcemap false (Vite), or delete the *.map files "
+    "before the image is made; upload maps to the error tracker instead.",
+)
+def test_frontend_serves_no_source_maps(frontend_server, evidence):
+    _build_or_skip(frontend_server.build, evidence)
+    evidence.add("source maps", [m.as_evidence() for m in frontend_server.source_maps])
+    served = frontend_server.served_maps
+    shown = "; ".join(
+        f"{m.url} for {m.bundle} ({m.shape.sources} sources, {m.shape.with_content} with their content)" for m in served[:MAX_LISTED]
+    )
+    assert not served, f"the frontend serves its source maps, the app's original source: {shown}"

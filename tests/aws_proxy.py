@@ -21,11 +21,13 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 FAULTS = (
     "deny", "throttle", "error-500", "stall", "trickle", "trickle-body",
     "method-not-allowed",  # S3's 405 to a bucket policy read from another account
+    "validation-error",  # 400 ValidationError: an operation this region's endpoint does not offer
     # an answer's size: 200 with a body without end (as fast as it is read), or with
     # a Content-Length of 400 MB; 200 with an empty body; 200 with a body that is not
     # XML or JSON and echoes the request's headers (its session token included);
     # 200 with a body of many small items (past the listing cap, or just under it)
     "flood", "flood-declared", "flood-slow", "empty-200", "echo-garbage", "items", "items-under-cap",
+    "sts-error:CODE",  # an STS error answer with that code (AccessDenied, ExpiredToken ...)
 )  # fmt: skip
 FLOOD_CHUNK = b"<member><Key>" + b"x" * 65000 + b"</Key></member>"
 
@@ -42,8 +44,14 @@ METHOD_NOT_ALLOWED = (
     b"<Method>GET</Method><ResourceType>BUCKETPOLICY</ResourceType><RequestId>EDGEPROOFTEST</RequestId></Error>"
 )
 TRICKLE_INTERVAL_SECONDS = 0.5
+BODY_KEY = "x-edgeproof-proxy-body"  # the request body, as the rule sees it (never sent on)
 
 Rule = Callable[[str, str, dict[str, str]], "str | None"]
+
+
+def query_action(headers: dict[str, str]) -> str | None:
+    """The operation of a Query-protocol request (ELBv2, EC2, STS): its form body's `Action`."""
+    return parse_qs(headers.get(BODY_KEY, "")).get("Action", [None])[0]
 
 
 def is_get_bucket_policy(method: str, path: str) -> bool:
@@ -84,15 +92,23 @@ class AwsProxy:
                     number = len(proxy.requests)
                 if die_after is not None and number >= die_after:
                     proxy._die()
-                fault = rule(self.command, self.path, headers) if rule else None
+                # A rule may read the request's form body (STS and the other query APIs name the
+                # action there) under BODY_KEY; the request forwarded is the one received.
+                fault = rule(self.command, self.path, {**headers, BODY_KEY: body.decode("latin-1")}) if rule else None
                 if fault is None:
                     self._forward(body)
                     return
                 proxy.faulted.append((fault, self.path))
                 if fault == "deny":
                     self._answer(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
+                elif fault.startswith("sts-error:"):  # an STS error in its query-protocol shape, e.g. sts-error:ExpiredToken
+                    kind, answer = error_body(headers, fault.split(":", 1)[1], "edgeproof's test proxy answered this error")
+                    self._answer(403, [("Content-Type", kind)], answer)
                 elif fault == "method-not-allowed":
                     self._answer(405, [("Content-Type", "application/xml")], METHOD_NOT_ALLOWED)
+                elif fault == "validation-error":
+                    kind, answer = error_body(headers, "ValidationError", "The requested operation is not supported in this Region")
+                    self._answer(400, [("Content-Type", kind)], answer)
                 elif fault == "throttle":
                     if is_json_protocol(headers) or "Authorization" not in headers or "/s3/" not in headers["Authorization"]:
                         kind, answer = error_body(headers, "Throttling", "Rate exceeded")
@@ -119,7 +135,7 @@ class AwsProxy:
                     kind = "application/x-amz-json-1.1" if is_json_protocol(headers) else "text/xml"
                     self._answer(200, [("Content-Type", kind)], b"")
                 elif fault == "echo-garbage":
-                    echoed = "\n".join(f"{k}: {v}" for k, v in headers.items())
+                    echoed = "\n".join(f"{k}: {v}" for k, v in headers.items() if k != BODY_KEY)
                     self._answer(200, [("Content-Type", "text/xml")], f"<<not xml {{ {echoed}".encode())
                 elif fault in ("items", "items-under-cap"):
                     count = 300_000 if fault == "items" else 90_000
@@ -211,3 +227,8 @@ def deny_get_bucket_policy(method: str, path: str, _headers: dict[str, str]) -> 
 def bucket_of_another_account(method: str, path: str, _headers: dict[str, str]) -> str | None:
     """GetBucketPolicy answered as S3 answers it for a bucket of another account."""
     return "method-not-allowed" if is_get_bucket_policy(method, path) else None
+
+
+def listener_attributes_unavailable(_method: str, _path: str, headers: dict[str, str]) -> str | None:
+    """DescribeListenerAttributes answered with ValidationError, as where the operation is not offered."""
+    return "validation-error" if query_action(headers) == "DescribeListenerAttributes" else None

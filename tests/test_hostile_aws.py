@@ -62,6 +62,7 @@ CASES = [
     # (case, fault, service call, expected message start, requests the endpoint sees)
     ("elbv2 throttles for ever", "throttle", ("elbv2", "describe_load_balancers", {}), "throttled: AWS answered Throttling after 3 attempts", MAX_ATTEMPTS),
     ("ecs throttles for ever (JSON)", "throttle", ("ecs", "describe_services", {"cluster": "cruddur", "services": ["backend-flask"]}), "throttled: AWS answered Throttling after 3 attempts", MAX_ATTEMPTS),
+    ("route53 throttles for ever: the account's shared rate is named", "throttle", ("route53", "list_hosted_zones_by_name", {"DNSName": "cloudproject.test"}), "throttled: AWS answered Throttling after 3 attempts; Route 53 allows five API requests a second per account", MAX_ATTEMPTS),
     ("s3 answers 503 SlowDown for ever", "throttle", ("s3", "get_bucket_location", {"Bucket": "BUCKET"}), "throttled: AWS answered SlowDown after 3 attempts", MAX_ATTEMPTS),
     ("elbv2 answers 500 for ever", "error-500", ("elbv2", "describe_load_balancers", {}), "AWS answered HTTP 500 InternalFailure after 3 attempts", MAX_ATTEMPTS),
     ("elbv2 accepts and never answers", "stall", ("elbv2", "describe_load_balancers", {}), "no answer: 2 attempts within the call's bound", 2),

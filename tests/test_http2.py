@@ -40,6 +40,9 @@ def _without_case(exchange_evidence: dict) -> dict:
     response = dict(exchange_evidence["response"])
     response["headers"] = sorted([name.lower(), value] for name, value in response["headers"] if name.lower() not in CHANGES_PER_REQUEST)
     response.pop("elapsed_seconds")
+    # HTTP/2 carries no reason phrase (RFC 9113, 8.3.2): the probe shows the standard one, which
+    # Werkzeug's upper-case phrases (404 NOT FOUND) match without case.
+    response["status"] = response["status"].lower()
     response["body_excerpt"] = re.sub(r"\d", "0", response["body_excerpt"])  # the API's answers carry their time
     return {**exchange_evidence, "response": response}
 
@@ -55,8 +58,9 @@ def test_the_survey_goes_over_http2_when_the_listener_offers_it_and_http11_when_
     assert h2_stats["http_protocol_by_host"][target.api_host] == "HTTP/2, HTTP/1.1"
     assert h1_stats["http_protocol_by_host"][target.api_host] == "HTTP/1.1"
     assert h2_stats["http_requests"] == h1_stats["http_requests"]
-    # HTTP/2: the baseline's connection and one for the whole battery; HTTP/1.1: up to six more.
-    assert h2_stats["http_connections_opened"] <= 3 < h1_stats["http_connections_opened"] <= 1 + 1 + 6
+    # HTTP/2: the baseline's connection and one for the whole battery; HTTP/1.1: up to six at
+    # once, and a new one for each request with a body (the error probes' POSTs).
+    assert h2_stats["http_connections_opened"] <= 3 < h1_stats["http_connections_opened"]
 
 
 def _portless(evidence: object, target) -> object:
@@ -71,7 +75,7 @@ def test_the_survey_evidence_is_the_same_whichever_protocol_carried_it(surveys):
     (h2, _s, h2_target), (h1, _s1, h1_target) = surveys
     assert len(h2.answers) == len(h1.answers) > 100
     assert _portless([a.as_evidence() for a in h2.answers], h2_target) == _portless([a.as_evidence() for a in h1.answers], h1_target)
-    assert _portless(h2.hostile_evidence(), h2_target) == _portless(h1.hostile_evidence(), h1_target)
+    assert _portless(h2.battery_evidence(), h2_target) == _portless(h1.battery_evidence(), h1_target)
     assert h2.not_the_api == h1.not_the_api
     assert _portless([_without_case(a.exchange.as_evidence()) for a in h2.answers], h2_target) == _portless(
         [_without_case(a.exchange.as_evidence()) for a in h1.answers], h1_target

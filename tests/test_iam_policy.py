@@ -30,7 +30,7 @@ import pytest
 
 from fixtures.probes.iam_policy import POLICY_FILE, policy_document, render
 from fixtures.probes.aws import AwsReader, call_bound_seconds
-from fixtures.probes.aws_operations import AUDIT_OPERATIONS, READ_ONLY_PREFIXES, iam_actions
+from fixtures.probes.aws_operations import AUDIT_OPERATIONS, DISCOVER_ONLY, READ_ONLY_PREFIXES, iam_actions
 from fixtures.probes.errors import ProbeError
 from fixtures.sandbox.control_plane import sandbox_client
 from fixtures.sandbox.deployment import Sandbox
@@ -40,7 +40,9 @@ from tests.hostile import set_target_key
 
 FULL = "edgeproof-auditor"
 ONLY_FOR_VALUES_IN_SSM = {("ssm", "GetParameters")}
-UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"}
+# sts:GetCallerIdentity needs no permission in AWS either ("No permissions are required to
+# perform this operation", STS API reference): a policy without it cannot deny it.
+UNENFORCED_BY_MOTO = {("route53", op) for _s, op in AUDIT_OPERATIONS if _s == "route53"} | {("sts", "GetCallerIdentity")}
 ENFORCED = sorted(set(AUDIT_OPERATIONS) - UNENFORCED_BY_MOTO)
 
 
@@ -108,7 +110,9 @@ def test_an_audit_holding_exactly_the_policy_meets_no_access_denied(enforced, mo
     made = {tuple(op.split(":", 1)) for op in run.report["stats"]["aws_operations"]}
     # ssm:GetParameters is asked only of a deployment that keeps its URLs in SSM parameters
     # (the trap trap-urls-from-ssm-parameters); the reference deployment keeps them in `environment`.
-    made |= ONLY_FOR_VALUES_IN_SSM
+    # ecs:ListClusters and ecs:ListServices are asked by `./run discover` only (tests/test_discover.py
+    # holds discover to the same policy): an audit's target names the cluster and the services.
+    made |= ONLY_FOR_VALUES_IN_SSM | DISCOVER_ONLY
     assert made == set(AUDIT_OPERATIONS), "the policy table and what the audit asks differ: " + str(made ^ set(AUDIT_OPERATIONS))
 
 
@@ -123,6 +127,7 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
     log_key = next(o["Key"] for o in s3.list_objects_v2(Bucket=spec.log_bucket)["Contents"] if o["Key"].endswith(".log.gz"))
     bucket = {"Bucket": spec.log_bucket}
     return {
+        ("sts", "GetCallerIdentity"): ("get_caller_identity", {}),
         ("elbv2", "DescribeLoadBalancers"): ("describe_load_balancers", {"Names": [spec.alb_name]}),
         ("elbv2", "DescribeLoadBalancerAttributes"): ("describe_load_balancer_attributes", {"LoadBalancerArn": control.alb_arn}),
         ("elbv2", "DescribeListeners"): ("describe_listeners", {"LoadBalancerArn": control.alb_arn}),
@@ -141,6 +146,8 @@ def _arguments(sandbox: Sandbox) -> dict[tuple[str, str], tuple[str, dict]]:
         ("ecs", "DescribeTaskDefinition"): ("describe_task_definition", {"taskDefinition": service["taskDefinition"]}),
         ("ecs", "ListTasks"): ("list_tasks", {"cluster": spec.cluster}),
         ("ecs", "DescribeTasks"): ("describe_tasks", {"cluster": spec.cluster, "tasks": tasks[:1]}),
+        ("ecs", "ListClusters"): ("list_clusters", {}),
+        ("ecs", "ListServices"): ("list_services", {"cluster": spec.cluster}),
         ("ssm", "GetParameters"): ("get_parameters", {"Names": ["/cruddur/backend-flask/FRONTEND_URL"], "WithDecryption": False}),
         ("ec2", "DescribeSecurityGroups"): ("describe_security_groups", {"GroupIds": [control.service_security_group]}),
         ("ec2", "DescribeNetworkInterfaces"): ("describe_network_interfaces", {}),
@@ -197,3 +204,19 @@ def test_an_audit_without_one_action_errors_the_checks_that_need_it_naming_it(en
     assert {c["id"] for c in run.checks if c["requirement"] == "certificate" and c["plane"] == "control"} - run.ids_with("skipped") >= set(errors)
     assert not run.ids_with("failed"), run.ids_with("failed")
     assert run.report["summary"]["verdict"] == "incomplete" and run.exit_code != 0
+
+
+def test_discover_holding_exactly_the_policy_meets_no_access_denied_and_without_one_says_which(enforced, monkeypatch, tmp_path: Path, capsys):
+    """`./run discover` reads with the same policy; without ecs:ListClusters it ends in one line naming the action."""
+    from fixtures.discover.__main__ import main
+
+    sandbox, _target, keys = enforced
+    arguments = [sandbox.spec.domain, "--region", sandbox.spec.region, "--endpoint-url", sandbox.endpoint_url]
+    as_user(monkeypatch, keys[FULL])
+    assert main([*arguments, "-o", str(tmp_path / "discovered.toml")]) == 0, capsys.readouterr().err
+    assert load_target(tmp_path / "discovered.toml").cluster == sandbox.spec.cluster
+    capsys.readouterr()
+    as_user(monkeypatch, keys[minus("ecs:ListClusters")])
+    assert main([*arguments, "-o", str(tmp_path / "denied.toml")]) == 7
+    assert capsys.readouterr().err == "discover: could not read the account: ecs:ListClusters: access denied: the audit role needs ecs:ListClusters\n"
+    assert not (tmp_path / "denied.toml").exists()

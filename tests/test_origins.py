@@ -56,15 +56,22 @@ def test_the_battery_for_the_write_ups_origins():
         "https://cloudprojectxtest": "dot-unescaped",
         "http://cloudproject.test": "http-scheme",
         "https://cloudproject.test:8443": "other-port",
-        "https://edgeproof-unlisted.cloudproject.test": "unlisted-subdomain",
+        "https://cloudproject.test:4567": "other-port",
+        "https://edgeproofunlisted.cloudproject.test": "unlisted-subdomain",
+        "https://xn--loudproject-roj.test": "idn-homograph",
         "https://api.cloudproject.test.attacker.example": "suffix-appended",
         "https://attackerapi.cloudproject.test": "name-ends-with-host",
         "https://apixcloudproject.test": "dot-unescaped",
+        "https://api.cloudprojectxtest": "dot-unescaped",
         "http://api.cloudproject.test": "http-scheme",
         "https://api.cloudproject.test:8443": "other-port",
-        "https://edgeproof-unlisted.api.cloudproject.test": "unlisted-subdomain",
+        "https://api.cloudproject.test:4567": "other-port",
+        "https://edgeproofunlisted.api.cloudproject.test": "unlisted-subdomain",
+        "https://xn--pi-6kc.cloudproject.test": "idn-homograph",
     }
-    assert {hostile.kind for hostile in battery} == set(HOSTILE_KINDS)
+    # The sibling of api. (edgeproofunlisted.cloudproject.test) is the apex's unlisted subdomain: asked once.
+    assert {hostile.kind for hostile in battery} == set(HOSTILE_KINDS) - {"sibling-subdomain"}
+    assert {h.kind for h in hostile_origins(["https://api.cloudproject.test"])} >= {"sibling-subdomain"}
     assert battery[2].description == "the allowed origin with a suffix appended (https://cloudproject.test)"
 
 
@@ -101,3 +108,43 @@ def test_a_development_origin_the_site_allows_is_not_tried_as_hostile():
     origins = [hostile.origin for hostile in hostile_origins(["https://example.org", "http://localhost:3000"])]
     assert "http://localhost:3000" not in origins and "http://localhost:5173" in origins
     assert len(development_origins()) == len({h.origin for h in development_origins()})
+
+
+# Patterns as developers write them (flask-cors compiles them and matches with re.match, ignoring
+# case): each admits a foreign origin, and the battery holds one it admits, by construction.
+FLASK_CORS_PATTERNS = [
+    r"https://.*\.cloudproject\.test",  # every subdomain, and no end anchor
+    r"https://cloudproject.test.*",  # no end anchor
+    r"^https://cloudproject.test$",  # an unescaped dot
+    r"^https://api\.cloudproject.test$",  # the second dot unescaped
+    r"^https://cloudproject\.test|https://api\.cloudproject\.test$",  # alternation binds loosest
+    r"^https?://cloudproject\.test$",  # either scheme
+    r"^https://cloudproject\.test(:\d+)?$",  # any port
+    r"^(https?://(?:.+\.)?(cloudproject\.test)(?::\d{1,5})?)$",  # a cookiecutter's "anything from the domain"
+    r"^https://[a-z]+\.cloudproject\.test$",  # a character class for "our subdomains"
+    r"^https://\w+\.cloudproject\.test$",  # the same with \w
+    r".*cloudproject\.test$",  # an ends-with test
+]
+
+
+@pytest.mark.parametrize("pattern", FLASK_CORS_PATTERNS)
+def test_the_battery_holds_an_origin_each_careless_pattern_admits(pattern):
+    import re
+
+    allowed = ["https://cloudproject.test", "https://api.cloudproject.test"]
+    admitted = [h for h in hostile_origins(allowed) if re.match(pattern, h.origin, re.IGNORECASE)]
+    assert admitted, f"no hostile origin of the battery matches {pattern!r}"
+    assert all(h.description for h in admitted)
+
+
+def test_case_variants_are_the_same_origin_and_never_tried():
+    # Browsers serialise hosts in lower case; flask-cors compares case-insensitively: right, not hostile.
+    origins = [h.origin for h in hostile_origins(["https://cloudproject.test"])]
+    assert not [o for o in origins if o != o.lower() and same_origin(o, "https://cloudproject.test")]
+    assert same_origin("https://CloudProject.TEST", "https://cloudproject.test")
+
+
+def test_every_dot_says_which_dot_it_replaced():
+    dots = [h for h in hostile_origins(["https://a.b.example.org"]) if h.kind == "dot-unescaped"]
+    assert [h.origin for h in dots] == ["https://axb.example.org", "https://a.bxexample.org", "https://a.b.examplexorg"]
+    assert "the dot after 'example'" in dots[2].description and "(https://a.b.example.org)" in dots[2].description

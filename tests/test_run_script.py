@@ -91,3 +91,9 @@ def test_a_changed_lock_rebuilds_the_venv_from_nothing(project):
     assert any(line.startswith("-m venv .venv") for line in lines)
     assert installs(lines) == ["locks/runtime.txt"]
     assert not (root / ".venv" / "leftover").exists()
+
+
+def test_discover_installs_only_the_runtime_and_runs_the_discover_module(project):
+    lines = run(project, "discover", "example.com", "--region", "eu-west-1")
+    assert installs(lines) == ["locks/runtime.txt"]
+    assert lines[-1] == "-m fixtures.discover example.com --region eu-west-1"

@@ -73,3 +73,48 @@ def test_an_https_listener_adds_its_response_headers_over_the_targets():
     plain = ListenerSpec(80, "HTTP", ForwardAction("tg"))
     assert with_listener_response_headers(reply, plain, attributes) is reply
     assert with_listener_response_headers(reply, https, ()) is reply
+
+
+# Issue 22: CORS headers the code adds to error answers only, over flask-cors. Each request is one of
+# the survey's answer classes; only the classes named admit the foreign origin.
+ERROR_ANSWER_REQUESTS = {
+    "configured": ("GET", "/api/activities/home", None, {}),
+    "unknown-path": ("GET", "/api/edgeproof-missing-path", None, {}),
+    "other-method": ("DELETE", "/api/health-check", None, {}),
+    "client-error": ("POST", "/api/activities", b"{", {"Content-Type": "application/json"}),
+    "server-error": ("POST", "/api/activities", b"{}", {"Content-Type": "application/json"}),
+    "error-preflight": ("OPTIONS", "/api/activities", None, {"Access-Control-Request-Method": "POST"}),
+}
+
+
+def admitted_classes(spec, origin: str = "https://attacker.example") -> set[str]:
+    app = create_backend_app(dict(spec.service(BACKEND_SERVICE).environment), code=spec.backend)
+    client = app.test_client()
+    admitted = set()
+    for name, (method, path, body, headers) in ERROR_ANSWER_REQUESTS.items():
+        response = client.open(path, method=method, data=body, headers={"Origin": origin, **headers})
+        if response.headers.get("Access-Control-Allow-Origin") in ("*", origin):
+            admitted.add(name)
+    return admitted
+
+
+@pytest.mark.parametrize(
+    "fault, classes",
+    [
+        ("cors-errorhandler-wildcard", {"unknown-path", "other-method", "client-error", "server-error"}),
+        ("cors-after-request-404-wildcard", {"unknown-path"}),
+        ("cors-405-wildcard", {"other-method"}),
+        ("cors-error-reflect-credentials", {"unknown-path", "other-method", "client-error", "server-error"}),
+        ("cors-template-bare-cross-origin", {"error-preflight"}),
+    ],
+)
+def test_error_answer_faults_admit_a_foreign_origin_only_there(fault, classes):
+    assert admitted_classes(COMPLIANT) == set()
+    assert admitted_classes(FAULTS[fault].apply(COMPLIANT)) == classes
+
+
+@pytest.mark.parametrize("trap", ["trap-cors-json-error-pages", "trap-cors-route-decorators", "trap-cors-preflight-of-missing-page-ok"])
+def test_error_answer_traps_admit_no_foreign_origin_anywhere(trap):
+    assert admitted_classes(FAULTS[trap].apply(COMPLIANT)) == set()
+    # ... and the site's own origin where the app's CORS covers it: always on the configured paths.
+    assert "configured" in admitted_classes(FAULTS[trap].apply(COMPLIANT), OWN)
