@@ -46,6 +46,14 @@ def audited(kind: str) -> AuditRun:
     return run
 
 
+@cache
+def audited_fault(fault: str) -> AuditRun:
+    """The reference deployment with one fault, audited once per process."""
+    run = run_audit(_scratch() / fault, "--sandbox-fault", fault, timeout=AUDIT_TIMEOUT)
+    assert run.report["summary"]["verdict"] == "non-compliant", run.output[-3000:]
+    return run
+
+
 def html_of(run: AuditRun) -> Path:
     return run.report_dir / "compliance.html"
 

@@ -16,18 +16,20 @@ from fixtures.catalogue.readme import declared_checks
 from fixtures.gate.exit_codes import ExitCode
 from fixtures.sandbox.faults import FAULTS
 from fixtures.sandbox.spec import DeploymentSpec, compliant_spec
+from tests.chain_truth import assert_chains_follow_the_control_plane, audit_with_routing
 
 
 def declared_check_ids() -> set[str]:
     return {meta.id for meta in declared_checks()}
 
 
-def test_the_compliant_deployment_passes_every_check(sandbox_audit):
-    run = sandbox_audit()
+def test_the_compliant_deployment_passes_every_check(tmp_path):
+    run, routing = audit_with_routing(tmp_path)
     not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
     assert not not_passed, f"{not_passed}\n{run.output[-3000:]}"
     assert run.exit_code == 0, run.output[-3000:]
     assert {check["id"] for check in run.checks} == declared_check_ids()
+    assert_chains_follow_the_control_plane(run, routing)
 
 
 FAULT_NAMES = sorted(name for name, fault in FAULTS.items() if not fault.trap)
@@ -41,15 +43,17 @@ def spec_with_traps(names) -> DeploymentSpec:
     return spec
 
 
-def test_every_trap_at_once_passes_every_check(sandbox_audit):
+def test_every_trap_at_once_passes_every_check(tmp_path):
     # The traps change disjoint parts of the deployment (the next test holds them to
     # that), so one deployment carrying all of them audits each: one sandbox instead of
     # one per trap keeps the matrix's run time (`--sandbox-fault TRAP` audits one alone).
-    run = sandbox_audit(spec=spec_with_traps(TRAP_NAMES))
+    run, routing = audit_with_routing(tmp_path, spec=spec_with_traps(TRAP_NAMES))
     not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
     assert not not_passed, f"under the traps {TRAP_NAMES}: {not_passed}\n{run.output[-3000:]}"
     assert run.exit_code == 0, run.output[-3000:]
     assert {check["id"] for check in run.checks} == declared_check_ids()
+    # The report's chain of each host names what the control plane routes it to (a trap's rules too).
+    assert_chains_follow_the_control_plane(run, routing)
 
 
 def test_each_trap_changes_the_deployment_and_no_trap_undoes_another():
@@ -69,15 +73,17 @@ def test_the_catalogue_has_traps_and_every_new_entry_names_its_source():
 
 
 @pytest.mark.parametrize("fault", FAULT_NAMES)
-def test_each_fault_fails_exactly_its_declared_checks(sandbox_audit, fault):
+def test_each_fault_fails_exactly_its_declared_checks(tmp_path, fault):
     expected = FAULTS[fault]
-    run = sandbox_audit(fault=fault)
+    run, routing = audit_with_routing(tmp_path, fault=fault)
     assert run.ids_with("error") == set(expected.unverifiable), f"errors under {fault}:\n{run.why('error')[:6000]}"
     own = {check["id"] for check in run.checks if check["requirement"] == expected.requirement and check["outcome"] == "failed"}
     assert own == set(expected.detected_by), run.output[-3000:]
     assert run.ids_with("failed") == set(expected.detected_by) | set(expected.also_fails), run.output[-3000:]
     # Findings make the run non-compliant (1); a fault that only leaves checks unverifiable, incomplete (7).
     assert run.exit_code == (pytest.ExitCode.TESTS_FAILED if expected.detected_by else ExitCode.INCOMPLETE), run.output[-3000:]
+    # The report's chain of each host names what the control plane routes it to, the fault's routing too.
+    assert_chains_follow_the_control_plane(run, routing)
 
 
 def test_every_check_is_failed_by_at_least_one_fault():

@@ -11,6 +11,8 @@ operator runs it; `-m https_redirect` keeps each one short.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +85,9 @@ def test_a_fault_shows_as_new_then_as_resolved_and_each_change_is_notified(store
     ]
     assert "NEW RDR-06 first seen" in second.output
     html = (second.report_dir / "compliance.html").read_text(encoding="utf-8")
-    assert "New findings" in html and "RDR-06" in html and second.report["started"] in html
+    # First seen, as a reader reads a date (UTC, to the second).
+    first_seen = datetime.fromisoformat(second.report["started"]).astimezone(timezone.utc)
+    assert "New findings" in html and "RDR-06" in html and f"{first_seen:%Y-%m-%d %H:%M:%S} UTC" in html
 
     # Run 3: compliant again: the same findings resolved, with when they were first seen.
     drift = third.report["drift"]

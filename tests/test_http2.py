@@ -94,4 +94,5 @@ def test_the_chain_picture_shows_the_protocol_on_the_listener_hop():
                 "checks": [record], "stats": {"wire": {"http_protocol_by_host": {"api.example.test": "HTTP/2, HTTP/1.1",
                                                                                  "example.test": "HTTP/1.1"}}}}
     lines = {chain["host"]: next(h["lines"] for h in chain["hops"] if h["name"] == "listeners") for chain in build_chains(document)}
-    assert lines == {"example.test": ["HTTP 80", "HTTPS 443 · HTTP/1.1"], "api.example.test": ["HTTP 80", "HTTPS 443 · HTTP/2, HTTP/1.1"]}
+    assert lines == {"example.test": ["serves: HTTPS 443", "over HTTP/1.1", "HTTP 80"],
+                     "api.example.test": ["serves: HTTPS 443", "over HTTP/2, HTTP/1.1", "HTTP 80"]}

@@ -50,6 +50,20 @@ def test_the_message_names_new_and_resolved_findings_and_a_run_that_could_not_ve
     assert "could not verify" in incomplete.title and "RTE-05" in incomplete.body
 
 
+def test_every_line_is_a_sentence_and_an_incomplete_run_gives_its_cause():
+    resolved = notify.message_for(_document("compliant", resolved=[{**FINDING, "message": "", "outcome": "passed",
+                                                                       "title": "HTTP redirects are permanent", "runs": 2}]))
+    line = next(line for line in resolved.body.splitlines() if line.startswith("- RDR-02"))
+    # The line ends with the finding's sentence, never with a bare colon.
+    assert line.endswith("(medium; open since 2026-01-01T00:00:00+00:00, 2 runs): "
+                         "HTTP redirects are permanent, on api.example.com: holds again (resolved).")
+    new = notify.message_for(_document("non-compliant", new=[{**FINDING, "title": "HTTP redirects are permanent"}]))
+    assert "Expected: HTTP redirects are permanent, on api.example.com. Seen: expected 301, got 302." in new.body
+    incomplete = notify.message_for(_document("incomplete", errors=3))
+    assert "Why 3 checks could not verify:\n- 3 checks: could not verify: timeout" in incomplete.body
+    assert "Verdict: incomplete." in incomplete.body
+
+
 def test_a_notification_reaches_a_local_receiver_through_apprise():
     message = notify.message_for(_document("non-compliant", new=[FINDING]))
     with Receiver() as receiver:
@@ -88,6 +102,8 @@ def test_a_receiver_that_is_down_or_a_bad_url_fails_alone_and_the_others_still_g
         )
     assert [r["sent"] for r in results] == [False, False, True], results
     assert "not a notification URL" in results[1]["error"]
+    # Why the closed port failed, in Apprise's own words, instead of "see the log".
+    assert "Apprise's log" in results[0]["error"] and "see the log" not in results[0]["error"], results[0]
     assert len(receiver.messages) == 1
 
 
