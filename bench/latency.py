@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latencies", default="0,50,100", help="milliseconds, comma-separated (default 0,50,100)")
     parser.add_argument("--concurrent", type=int, default=0, metavar="N", help="also run N audits at once at the highest latency")
     parser.add_argument("--targets", type=int, default=0, metavar="N", help="also audit N targets in one run at the highest latency")
+    parser.add_argument("--fault", metavar="NAME", help="the reference deployment with this fault or trap (e.g. trap-alb-http2-disabled: HTTP/1.1 only)")
     arguments = parser.parse_args(argv)
     latencies = [int(value) for value in arguments.latencies.split(",")]
     if len(set(latencies)) < 2:
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeproof-bench-") as scratch:
         workdir = Path(scratch)
         for latency in latencies:
-            with sandbox_process(workdir / f"target-{latency}.toml", latency_ms=latency, start_seconds=SANDBOX_START_SECONDS) as target:
+            with sandbox_process(workdir / f"target-{latency}.toml", fault=arguments.fault, latency_ms=latency, start_seconds=SANDBOX_START_SECONDS) as target:
                 level = Level(latency)
                 for round_number in range(arguments.rounds):
                     level.audits.append(audit(target, workdir / f"r{latency}-{round_number}"))

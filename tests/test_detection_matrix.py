@@ -99,3 +99,34 @@ def test_every_declared_check_exists_and_belongs_to_the_faults_requirement():
         assert set(fault.detected_by) <= declared, fault.name
         if fault.requirement in prefixes:
             assert all(i.startswith(prefixes[fault.requirement]) for i in fault.detected_by), fault.name
+
+
+# The matrix over both protocols of the HTTPS listener (routing.http2.enabled): the cases
+# above run the compliant deployment and each fault over HTTP/2 (the default) and every
+# trap at once over HTTP/1.1 (trap-alb-http2-disabled is among them). These run the
+# compliant deployment and the CORS faults, whose survey is the batch the protocol
+# carries, over HTTP/1.1, and the other traps over HTTP/2.
+CORS_FAULT_NAMES = sorted(name for name in FAULT_NAMES if FAULTS[name].requirement == "cors")
+HTTP11_ONLY = "trap-alb-http2-disabled"
+
+
+def test_the_compliant_deployment_passes_every_check_over_http11(sandbox_audit):
+    run = sandbox_audit(spec=FAULTS[HTTP11_ONLY].apply(compliant_spec()))
+    not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
+    assert not not_passed and run.exit_code == 0, f"{not_passed}\n{run.output[-3000:]}"
+    assert run.report["stats"]["wire"]["http_protocol_by_host"] and set(run.report["stats"]["wire"]["http_protocol_by_host"].values()) == {"HTTP/1.1"}
+
+
+def test_every_other_trap_at_once_passes_every_check_over_http2(sandbox_audit):
+    run = sandbox_audit(spec=spec_with_traps([name for name in TRAP_NAMES if name != HTTP11_ONLY]))
+    not_passed = {nodeid: outcome for nodeid, outcome in run.outcomes().items() if outcome != "passed"}
+    assert not not_passed and run.exit_code == 0, f"{not_passed}\n{run.output[-3000:]}"
+    assert "HTTP/2" in " ".join(run.report["stats"]["wire"]["http_protocol_by_host"].values())
+
+
+@pytest.mark.parametrize("fault", CORS_FAULT_NAMES)
+def test_each_cors_fault_fails_exactly_its_declared_checks_over_http11(sandbox_audit, fault):
+    expected = FAULTS[fault]
+    run = sandbox_audit(spec=FAULTS[HTTP11_ONLY].apply(compliant_spec()), fault=fault)
+    assert run.ids_with("error") == set(expected.unverifiable), f"errors under {fault}:\n{run.why('error')[:6000]}"
+    assert run.ids_with("failed") == set(expected.detected_by) | set(expected.also_fails), run.output[-3000:]
