@@ -154,4 +154,8 @@ def test_a_call_asked_twice_is_sent_once_and_its_error_kept():
     attempts = reader.http_attempts
     with pytest.raises(ProbeError) as second:
         reader.call("elbv2", "describe_load_balancers", Names=["a"])
-    assert attempts > 0 and second.value is first.value and reader.http_attempts == attempts
+    assert attempts > 0 and reader.http_attempts == attempts
+    # The same error, raised as a fresh copy each time: one object re-raised by every
+    # asker would gather every raiser's traceback frames (fixtures.probes.errors.fresh).
+    assert type(second.value) is type(first.value) and str(second.value) == str(first.value)
+    assert second.value is not first.value
