@@ -316,3 +316,10 @@ class SilentServer(HostileServer):
 
     def __init__(self):
         super().__init__(lambda _connection, stopping: stopping.wait())
+
+
+def names_the_one_second_bound(message: str) -> bool:
+    """A silent endpoint's error, as a check reports it: its own probe's timeout ("no answer
+    within 1s"), or an exchange's bound, its own or the endpoint's first failure not retried
+    (whichever probe reached it first: an HTTP/2 batch, a TLS handshake, a request)."""
+    return "no answer within 1s" in message or "1s (the bound of one exchange" in message

@@ -6,7 +6,7 @@ import pytest
 
 from fixtures.gate.exit_codes import ExitCode
 from tests.audit_runner import run_audit
-from tests.hostile import SilentServer, closed_port, set_target_key
+from tests.hostile import SilentServer, closed_port, names_the_one_second_bound, set_target_key
 from tests.sandbox_audit import running_sandbox
 
 
@@ -32,7 +32,7 @@ def test_a_port_that_accepts_and_never_answers_errors_within_the_timeout(tmp_pat
         run = running.audit()
     wire = [check for check in run.checks if check["plane"] == "wire"]
     assert wire and {check["outcome"] for check in wire} == {"error"}
-    assert all("no answer within 1s" in check["message"] for check in wire), [c["message"] for c in wire]
+    assert not [c["message"] for c in wire if not names_the_one_second_bound(c["message"])]
     assert {c["outcome"] for c in run.checks if c["plane"] == "control"} == {"passed"}
     # Each distinct request waits at most one timeout; they are few and memoised.
     assert run.seconds < 60, run.seconds
