@@ -318,8 +318,13 @@ class SilentServer(HostileServer):
         super().__init__(lambda _connection, stopping: stopping.wait())
 
 
+def names_the_bound(message: str, seconds: float) -> bool:
+    """names_the_one_second_bound, for a timeout of `seconds`."""
+    return f"no answer within {seconds:g}s" in message or f"{seconds:g}s (the bound of one exchange" in message
+
+
 def names_the_one_second_bound(message: str) -> bool:
     """A silent endpoint's error, as a check reports it: its own probe's timeout ("no answer
     within 1s"), or an exchange's bound, its own or the endpoint's first failure not retried
     (whichever probe reached it first: an HTTP/2 batch, a TLS handshake, a request)."""
-    return "no answer within 1s" in message or "1s (the bound of one exchange" in message
+    return names_the_bound(message, 1)

@@ -34,6 +34,7 @@ from tests.hostile import (
     closed_port,
     endless_headers,
     huge_body,
+    names_the_bound,
     partial_server_hello,
     set_target_key,
     tls_garbage,
@@ -304,7 +305,7 @@ def test_an_audit_whose_https_endpoint_never_speaks_pays_about_one_timeout(tmp_p
         if c["plane"] in ("wire", "across") and (not c["id"].startswith(("RDR", "DNS", "ING")) or c["id"] in HSTS_WIRE_CHECKS)
     ]
     assert over_https and {c["outcome"] for c in over_https} == {"error"}, [(c["id"], c["outcome"]) for c in over_https]
-    assert all(f"no answer within {AUDIT_TIMEOUT}s" in c["message"] for c in over_https), [c["message"] for c in over_https]
+    assert not [c["message"] for c in over_https if not names_the_bound(c["message"], AUDIT_TIMEOUT)]
     # One first failure (shared, memoised, by the checks that read that same fact); every other probe was not sent.
     first_failures = {c["message"] for c in over_https if "not retried" not in c["message"]}
     assert len(first_failures) == 1, first_failures
