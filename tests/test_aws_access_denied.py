@@ -25,6 +25,13 @@ from tests.hostile import set_target_key
 from tests.sandbox_audit import running_sandbox
 
 
+def audit_through_proxy(tmp_path: Path, rule, spec=None):
+    """Audit the reference deployment (or `spec`) with its AWS endpoint behind the misbehaving proxy."""
+    with running_sandbox(tmp_path, spec) as running, AwsProxy(running.sandbox.endpoint_url, rule) as proxy:
+        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
+        return running.audit(), proxy
+
+
 def test_the_proxy_recognises_get_bucket_policy_only():
     assert is_get_bucket_policy("GET", "/cruddur-alb-access-logs?policy")
     assert is_get_bucket_policy("GET", "/cruddur-alb-access-logs?policy=")
@@ -34,9 +41,7 @@ def test_the_proxy_recognises_get_bucket_policy_only():
 
 
 def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_names_the_permission(tmp_path: Path):
-    with running_sandbox(tmp_path) as running, AwsProxy(running.sandbox.endpoint_url, deny_get_bucket_policy) as proxy:
-        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
-        run = running.audit()
+    run, proxy = audit_through_proxy(tmp_path, deny_get_bucket_policy)
     assert proxy.faulted, "the audit never asked for the bucket policy"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     assert set(errors) == {"LOG-03"}, run.output[-3000:]
@@ -49,9 +54,7 @@ def test_access_denied_on_get_bucket_policy_errors_only_the_policy_check_and_nam
 
 def test_a_log_bucket_of_another_account_is_could_not_verify_and_blames_no_permission(tmp_path: Path):
     # S3 answers GetBucketPolicy with 405 to an identity of another account, whatever it is granted.
-    with running_sandbox(tmp_path) as running, AwsProxy(running.sandbox.endpoint_url, bucket_of_another_account) as proxy:
-        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
-        run = running.audit()
+    run, proxy = audit_through_proxy(tmp_path, bucket_of_another_account)
     assert proxy.faulted, "the audit never asked for the bucket policy"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     assert set(errors) == {"LOG-03"}, run.output[-3000:]
@@ -67,9 +70,7 @@ LISTENER_ATTRIBUTE_READERS = {"COR-05", "RDR-10"}
 def test_listener_attributes_unavailable_in_the_region_is_said_plainly(tmp_path: Path):
     # An ELB endpoint that does not offer DescribeListenerAttributes answers ValidationError:
     # not a permission of the audit role, not the listener's state.
-    with running_sandbox(tmp_path) as running, AwsProxy(running.sandbox.endpoint_url, listener_attributes_unavailable) as proxy:
-        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
-        run = running.audit()
+    run, proxy = audit_through_proxy(tmp_path, listener_attributes_unavailable)
     assert proxy.faulted, "the audit never asked for the listener attributes"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     assert set(errors) == LISTENER_ATTRIBUTE_READERS, run.output[-3000:]
@@ -88,9 +89,7 @@ def test_urls_in_ssm_the_audit_may_not_read_are_could_not_verify_never_missing(t
     # The task definitions take FRONTEND_URL and BACKEND_URL from plain SSM parameters
     # (the compliant trap); the audit role lacks ssm:GetParameters.
     spec = FAULTS["trap-urls-from-ssm-parameters"].apply(compliant_spec())
-    with running_sandbox(tmp_path, spec) as running, AwsProxy(running.sandbox.endpoint_url, deny_get_parameters) as proxy:
-        set_target_key(running.target, "endpoint_url", f'"{proxy.url}"')
-        run = running.audit()
+    run, proxy = audit_through_proxy(tmp_path, deny_get_parameters, spec)
     assert proxy.faulted, "the audit never asked for the parameters"
     errors = {check["id"]: check["message"] for check in run.checks if check["outcome"] == "error"}
     # The checks that read the URL values: the task environment's (DEP-03) and CORS's (COR-06, COR-07).
