@@ -16,6 +16,7 @@ from fixtures.gate.exit_codes import ExitCode
 from fixtures.gate.waivers import WaiverError, load_waivers
 from fixtures.probes.errors import ProbeError, fresh
 from fixtures.report import ci_log
+from fixtures.runtime import rooting
 from fixtures.target import TargetError, parse_target
 from fixtures.target.suggest import did_you_mean
 from tests.audit_runner import PROJECT
@@ -167,11 +168,23 @@ def test_history_piped_to_a_reader_that_went_away_ends_quietly(tmp_path: Path):
 # -- pytest's own command line: `--target PATH`, a space before a path outside the checkout
 
 
-def test_target_after_a_space_from_a_cwd_outside_the_checkout(tmp_path: Path):
+def _target_beside_no_checkout(tmp_path: Path) -> Path:
     folder = tmp_path / "infra targets"  # a space in the path, too
     folder.mkdir()
     target = folder / "prod.toml"
     target.write_text('[site]\ndomain = "example.com"\n[aws]\nregion = "us-east-1"\nalb_name = "edge"\ncluster = "web"\n', encoding="utf-8")
+    return target
+
+
+def _collects_the_targets_checks(arguments: list[str], cwd: Path) -> None:
+    result = _run(*arguments, "--collect-only", "-q", "-p", "no:randomly", cwd=cwd)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "test_host_has_an_alias_record_to_the_alb[api.example.com]" in output, output
+
+
+def test_target_after_a_space_from_a_cwd_outside_the_checkout(tmp_path: Path):
+    target = _target_beside_no_checkout(tmp_path)
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     for arguments, cwd in (
@@ -179,7 +192,35 @@ def test_target_after_a_space_from_a_cwd_outside_the_checkout(tmp_path: Path):
         (["-m", "pytest", "checks", "--target", str(target)], PROJECT),
         (["-m", "pytest", str(PROJECT / "checks"), f"--target={target}"], elsewhere),
     ):
-        result = _run(*arguments, "--collect-only", "-q", "-p", "no:randomly", cwd=cwd)
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, output
-        assert "test_host_has_an_alias_record_to_the_alb[api.example.com]" in output, output
+        _collects_the_targets_checks(arguments, cwd)
+
+
+@pytest.mark.parametrize("form", ["--target PATH", "--target=PATH"])
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_target_without_a_test_path_audits_with_this_checkout(tmp_path: Path, form: str, where: str):
+    # Without a test path pytest roots the run at the target file (or at an existing
+    # --report-dir) before any of the checkout is loaded; the installed entry point
+    # (fixtures/runtime/rooting.py) starts it again with the checkout's configuration.
+    target = _target_beside_no_checkout(tmp_path)
+    reports = tmp_path / "existing reports"
+    reports.mkdir()
+    cwd = PROJECT if where == "checkout" else tmp_path
+    given = ["--target", str(target)] if form == "--target PATH" else [f"--target={target}"]
+    for arguments in (given, [*given, "--report-dir", str(reports)]):
+        _collects_the_targets_checks(["-m", "pytest", *arguments], cwd)
+
+
+def test_only_a_command_line_naming_a_target_outside_the_configuration_is_started_again(tmp_path: Path):
+    configuration = rooting.CHECKOUT / "pyproject.toml"
+    checks = str(rooting.CHECKOUT / "checks")
+    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], None) == [f"--config-file={configuration}", checks, "--target", "/t/prod.toml"]
+    assert rooting.arguments_to_run(["-q", "--target=/t/prod.toml"], tmp_path / "tox.ini") == [f"--config-file={configuration}", checks, "-q", "--target=/t/prod.toml"]
+    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], configuration) is None  # rooted here already
+    assert rooting.arguments_to_run(["tests", "-k", "target"], None) is None  # no target: not ours to redo
+    assert rooting.arguments_to_run(["--", "--target", "/t/prod.toml"], None) is None  # after --: a free argument
+    assert rooting.arguments_to_run(["--targets", "x"], None) is None
+    # The process's own command line keeps the interpreter and its flags; a pytest.main()
+    # from other code (its arguments are not the process's) is never restarted.
+    argv = ["python", "-X", "dev", "-m", "pytest", "--target", "/t/prod.toml"]
+    assert rooting.restart_command(argv, argv[5:], ["A", "B"]) == ["python", "-X", "dev", "-m", "pytest", "A", "B"]
+    assert rooting.restart_command(["python", "script.py"], ["--target", "/t/prod.toml"], ["A"]) is None

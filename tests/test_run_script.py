@@ -35,6 +35,7 @@ exit 0
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     shutil.copy(PROJECT / "run", tmp_path / "run")
+    shutil.copy(PROJECT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(PROJECT / "locks", tmp_path / "locks", ignore=shutil.ignore_patterns("__pycache__"))
     recorder = tmp_path / "python"
     recorder.write_text(RECORDING_PYTHON, encoding="utf-8")
@@ -60,13 +61,17 @@ def run(project: tuple[Path, dict[str, str]], *arguments: str) -> list[str]:
 
 
 def installs(lines: list[str]) -> list[str]:
-    return [line.split("-r ", 1)[1] for line in lines if line.startswith("-m pip install")]
+    return [line.split(" -r ", 1)[1] for line in lines if line.startswith("-m pip install") and " -r " in line]
+
+
+def project_installs(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("-m pip install") and "--editable" in line]
 
 
 def test_auditing_a_real_target_installs_only_the_runtime_with_hashes(project):
     lines = run(project, "audit", "--target", "prod.toml")
     assert installs(lines) == ["locks/runtime.txt"]
-    (pip,) = [line for line in lines if line.startswith("-m pip install")]
+    (pip,) = [line for line in lines if line.startswith("-m pip install") and " -r " in line]
     assert "--require-hashes" in pip and "--no-deps" in pip
     assert lines[-1] == "-m pytest checks --target prod.toml"
     assert installs(run(project, "audit", "--target=staging.toml")) == []  # installed already
@@ -97,3 +102,19 @@ def test_discover_installs_only_the_runtime_and_runs_the_discover_module(project
     lines = run(project, "discover", "example.com", "--region", "eu-west-1")
     assert installs(lines) == ["locks/runtime.txt"]
     assert lines[-1] == "-m fixtures.discover example.com --region eu-west-1"
+
+
+def test_the_checkout_is_installed_editable_offline_and_again_only_when_pyproject_changes(project):
+    # The editable install registers the pytest11 entry point (fixtures/runtime/rooting.py)
+    # that makes `python -m pytest --target PATH` root the run at the checkout.
+    root, _environment = project
+    (first,) = project_installs(run(project, "audit", "--target", "prod.toml"))
+    for flag in ("--no-index", "--no-build-isolation", "--no-deps", "--editable ."):
+        assert flag in first, first
+    assert project_installs(run(project, "history")) == []
+    assert project_installs(run(project, "tests")) == [], "a larger profile goes into the same venv: the checkout stays"
+    assert project_installs(run(project, "audit")) == []
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write("# an entry point changed\n")
+    lines = run(project, "audit")
+    assert installs(lines) == [] and len(project_installs(lines)) == 1

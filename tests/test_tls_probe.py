@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from fixtures.probes.wire import Wire
-from fixtures.probes import tls
+from fixtures.probes import tls, trust_store
 from fixtures.probes.errors import ProbeError
 from fixtures.rules.certificate_chain import missing_issuer
 from fixtures.sandbox.alb_behaviour import tls_context_for_policy
@@ -309,3 +309,23 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return self._catcher.__exit__(*exc)
+
+
+def test_the_public_trust_store_loads_without_warnings_and_a_store_of_nothing_is_an_error(tmp_path: pathlib.Path):
+    # certifi holds roots with a serial number that is not positive: cryptography parses
+    # them with a deprecation warning (printed in every real audit's terminal) and will
+    # refuse them later. Each root is parsed alone: none is lost with another, none warns.
+    import certifi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        anchors = trust_store.load_trust_anchors(certifi.where())
+    assert len(anchors) > 100
+    refused = tmp_path / "refused.pem"
+    root = make_pki(LeafOptions(NAMES)).root_cert_pem
+    refused.write_bytes(b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n" + root)
+    assert trust_store.load_trust_anchors(str(refused)) == (x509.load_pem_x509_certificate(root),), "the refused block left out, the other kept"
+    empty = tmp_path / "empty.pem"
+    empty.write_text("not a bundle\n", encoding="ascii")
+    with pytest.raises(ValueError, match="no PEM certificate"):
+        trust_store.load_trust_anchors(str(empty))
