@@ -413,3 +413,12 @@ def test_cors_credential_headers_are_evidence_not_secrets():
     headers = {"Access-Control-Allow-Credentials": "true", "Authorization": "Bearer abc123"}
     assert redact(headers) == {"Access-Control-Allow-Credentials": "true", "Authorization": "[redacted]"}
     assert redact_text("Access-Control-Allow-Credentials: true") == "Access-Control-Allow-Credentials: true"
+
+
+def test_the_terminal_names_junit_xml_never_the_temporary_file_it_was_written_to(audit):
+    # junitxml prints its line at the default verbosity (the fixture's run is -q): -v cancels -q.
+    result = run_pytest(audit["project"], "checks", "--report-dir", "out-verbose", "-v")
+    output = result.stdout + result.stderr
+    (line,) = [line for line in output.splitlines() if "generated xml file:" in line]
+    assert line.split("generated xml file: ", 1)[1].split(" ")[0] == str((audit["project"] / "out-verbose" / "junit.xml").resolve()), line
+    assert ".partial" not in output
