@@ -98,6 +98,9 @@ def test_no_credentials_is_one_cause_line_and_exit_7(sandbox, tmp_path: Path):
     html = (tmp_path / "reports" / "compliance.html").read_text(encoding="utf-8")
     alert = html.index("AWS preflight failed: no AWS credentials found")
     assert alert < html.index('id="verdict"') < html.index("Who looked"), "the preflight's cause heads the report"
+    # --no-history: the store was not read, so "no previous run" would be a guess.
+    assert any("history off with --no-history, and no --baseline" in line for line in output), output
+    assert "no previous run" not in "\n".join(output) and "Not compared: the history was off for this run" in html
     # The wire checks still ran: the preflight costs the AWS checks only.
     assert any(check["outcome"] == "passed" and check["plane"] == "wire" for check in report["checks"])
 
