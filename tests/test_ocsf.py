@@ -14,15 +14,15 @@ import pydantic
 import pytest
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
-from fixtures.report.ocsf import build_findings, findings_json, write_ocsf
+from fixtures.report.ocsf import CloudComplianceFinding, build_findings, findings_json, write_ocsf
 from tests.test_sarif import RECORDS, document
 
 
-def parse_findings(path: Path) -> list[ComplianceFinding]:
+def parse_findings(path: Path) -> list[CloudComplianceFinding]:
     """Parse the written file back through the models; the round trip must lose nothing."""
     written = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(written, list)
-    findings = [ComplianceFinding.model_validate(item) for item in written]
+    findings = [CloudComplianceFinding.model_validate(item) for item in written]
     assert findings_json(findings) == written
     return findings
 
@@ -72,3 +72,41 @@ def test_the_models_reject_an_invalid_finding():
     del item["compliance"]
     with pytest.raises(pydantic.ValidationError):
         ComplianceFinding.model_validate(item)
+
+
+WHO_LOOKED = {
+    "edgeproof_version": "0.1.0",
+    "edgeproof_commit": "5af7016" + "0" * 33,
+    "waivers_file": None,
+    "waivers_file_sha256": None,
+    "targets": {
+        "production": {
+            "account_id": "123456789012", "principal_arn": "arn:aws:sts::123456789012:assumed-role/edgeproof-audit/ci",
+            "region": "eu-west-1", "identity_source": "assume-role-with-web-identity",
+            "identity_source_words": "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)", "profile": None,
+            "target_file": "/infra/prod.toml", "target_file_sha256": "ab" * 32, "preflight_error": None,
+        }
+    },
+}
+
+
+def test_who_looked_is_in_every_finding_where_an_ocsf_consumer_reads_it(tmp_path):
+    path = tmp_path / "compliance.ocsf.json"
+    write_ocsf(path, {**document(RECORDS, source="/infra/prod.toml"), "who_looked": WHO_LOOKED})
+    findings = parse_findings(path)
+    assert findings
+    for finding in findings:
+        assert finding.metadata.profiles == ["cloud"]
+        assert finding.cloud.provider == "AWS" and finding.cloud.region == "eu-west-1"
+        assert finding.cloud.account.uid == "123456789012" and finding.cloud.account.type_id.name == "AWS_Account"
+        who = finding.unmapped["edgeproof"]["who_looked"]
+        assert who["principal_arn"].endswith("assumed-role/edgeproof-audit/ci")
+        assert who["identity_source"] == "assume-role-with-web-identity" and who["target_file_sha256"] == "ab" * 32
+        assert who["edgeproof_commit"].startswith("5af7016")
+    # A failed preflight: no account to name, the cause carried instead.
+    failed = {**WHO_LOOKED, "targets": {"production": {**WHO_LOOKED["targets"]["production"], "account_id": None,
+              "principal_arn": None, "preflight_error": {"cause": "no AWS credentials found", "fix": "aws sso login"}}}}
+    write_ocsf(path, {**document(RECORDS, source="/infra/prod.toml"), "who_looked": failed})
+    for finding in parse_findings(path):
+        assert finding.cloud.account is None and finding.cloud.region == "eu-west-1"
+        assert finding.unmapped["edgeproof"]["who_looked"]["preflight_error"]["cause"] == "no AWS credentials found"

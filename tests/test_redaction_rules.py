@@ -114,3 +114,36 @@ def test_a_session_credential_is_sensitive_and_a_figure_about_sessions_is_not():
         assert not is_sensitive_key(name), name
     stats = {"http_connections_by_session": {"https://api.example.test": 2}}
     assert redact(stats) == stats
+
+
+def test_where_a_secret_lives_is_not_a_secret_and_public_names_survive(monkeypatch, tmp_path):
+    # EKS (IRSA) sets AWS_WEB_IDENTITY_TOKEN_FILE to this path; taken for a secret, its
+    # fragments cut ".amazonaws.com" out of every ALB and alias name in the reports.
+    import fixtures.redaction.secrets as redaction
+
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile audit]\nrole_arn = arn:aws:iam::123456789012:role/edgeproof-audit\n"
+        "web_identity_token_file = /var/run/secrets/eks.amazonaws.com/serviceaccount/token\n"
+        "[profile ci]\ncredential_process = /usr/local/bin/aws-vault-exec --json ci-audit\n"
+        "credential_source = Ec2InstanceMetadata\n",
+        encoding="utf-8",
+    )
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[default]\naws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("DEPLOY_API_TOKEN", "tok-FROM-the-ENVIRONMENT")
+    monkeypatch.setattr(redaction, "_KNOWN", redaction._KnownSecrets())
+    redaction._secrets_of_this_machine.cache_clear()
+    try:
+        alias = "dualstack.web-alb-1234567890.us-east-1.elb.amazonaws.com"
+        assert redact_text(f"alias target {alias}") == f"alias target {alias}"
+        assert redact({"profile": "ci", "source": "Ec2InstanceMetadata via aws-vault-exec"})["source"] == "Ec2InstanceMetadata via aws-vault-exec"
+        assert redact_text(f"read {credentials}") == f"read {credentials}"
+        # The secrets themselves are still known, from the environment and the shared file.
+        assert redact_text("a log line: tok-FROM-the-ENVIRONMENT") == "a log line: [redacted]"
+        assert "wJalrXUtnFEMIK7MDENG" not in redact_text("key wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY")
+    finally:
+        redaction._secrets_of_this_machine.cache_clear()
