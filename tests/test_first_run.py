@@ -211,16 +211,38 @@ def test_target_without_a_test_path_audits_with_this_checkout(tmp_path: Path, fo
 
 
 def test_only_a_command_line_naming_a_target_outside_the_configuration_is_started_again(tmp_path: Path):
-    configuration = rooting.CHECKOUT / "pyproject.toml"
-    checks = str(rooting.CHECKOUT / "checks")
-    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], None) == [f"--config-file={configuration}", checks, "--target", "/t/prod.toml"]
-    assert rooting.arguments_to_run(["-q", "--target=/t/prod.toml"], tmp_path / "tox.ini") == [f"--config-file={configuration}", checks, "-q", "--target=/t/prod.toml"]
-    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], configuration) is None  # rooted here already
-    assert rooting.arguments_to_run(["tests", "-k", "target"], None) is None  # no target: not ours to redo
-    assert rooting.arguments_to_run(["--", "--target", "/t/prod.toml"], None) is None  # after --: a free argument
-    assert rooting.arguments_to_run(["--targets", "x"], None) is None
+    installed = rooting.CHECKOUT
+    configuration, checks = installed / "pyproject.toml", str(installed / "checks")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = rooting.arguments_to_run
+    assert run(["--target", "/t/prod.toml"], None, elsewhere) == [f"--config-file={configuration}", checks, "--target", "/t/prod.toml"]
+    assert run(["-q", "--target=/t/prod.toml"], tmp_path / "tox.ini", elsewhere) == [f"--config-file={configuration}", checks, "-q", "--target=/t/prod.toml"]
+    assert run(["--target", "/t/prod.toml"], configuration, installed) is None  # rooted here already
+    assert run(["tests", "-k", "target"], None, elsewhere) is None  # no target: not ours to redo
+    assert run(["--", "--target", "/t/prod.toml"], None, elsewhere) is None  # after --: a free argument
+    assert run(["--targets", "x"], None, elsewhere) is None
     # The process's own command line keeps the interpreter and its flags; a pytest.main()
     # from other code (its arguments are not the process's) is never restarted.
     argv = ["python", "-X", "dev", "-m", "pytest", "--target", "/t/prod.toml"]
     assert rooting.restart_command(argv, argv[5:], ["A", "B"]) == ["python", "-X", "dev", "-m", "pytest", "A", "B"]
     assert rooting.restart_command(["python", "script.py"], ["--target", "/t/prod.toml"], ["A"]) is None
+
+
+def test_a_second_checkout_sharing_the_venv_runs_its_own_checks(tmp_path: Path):
+    # A worktree or a copy whose .venv is this one: its own configuration is left alone, and
+    # a run from inside it that pytest rooted elsewhere is redone with its checks, never the
+    # installed checkout's.
+    second = tmp_path / "worktree"
+    (second / "checks" / "deep").mkdir(parents=True)
+    (second / "pyproject.toml").write_text('[project]\nname = "edgeproof"\n', encoding="utf-8")
+    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], second / "pyproject.toml", second) is None
+    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], None, second / "checks" / "deep") == [
+        f"--config-file={second / 'pyproject.toml'}", str(second / "checks"), "--target", "/t/prod.toml",
+    ]
+    other = tmp_path / "other-project"
+    (other / "checks").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[project]\nname = "someone-else"\n', encoding="utf-8")
+    assert rooting.arguments_to_run(["--target", "/t/prod.toml"], other / "pyproject.toml", other)[0] == (
+        f"--config-file={rooting.CHECKOUT / 'pyproject.toml'}"
+    )
